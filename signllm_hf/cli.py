@@ -1,0 +1,157 @@
+"""The ``signllm`` command: one entry point, one subcommand per task.
+
+    signllm corpus fingerspelling OUT_DIR [--lexicon DIR] [--languages ase,gsg]
+    signllm corpus synthetic OUT_DIR [--languages ase,gsg] [--vocab-size 30]
+    signllm render INPUT --out clip.gif [--index N | --id ID] [--compare OTHER]
+
+Errors in the input are reported in one line (exit code 2); ``--traceback`` shows the full trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+USER_ERRORS = (ValueError, KeyError, IndexError, FileNotFoundError, FileExistsError, ImportError)
+
+
+def _languages(text: str | None) -> list[str] | None:
+    return [code.strip() for code in text.split(",") if code.strip()] if text else None
+
+
+def _print_corpus_summary(stats: dict, out_dir: str) -> None:
+    print(f"\nwrote {out_dir}")
+    print(f"{'split':<8}{'clips':>8}{'frames':>10}  languages")
+    for split, info in stats["splits"].items():
+        languages = info["languages"]
+        print(f"{split:<8}{info['clips']:>8}{info['frames']:>10}  {len(languages)}: {' '.join(languages)}")
+    skipped = stats.get("skipped_words") or {}
+    if skipped:
+        print(f"words without a spelling in the lexicon (skipped): {skipped}")
+    print(f"built in {stats['total_seconds']:.1f} s")
+
+
+def run_fingerspelling(args: argparse.Namespace) -> int:
+    from .data.fingerspelling import build_fingerspelling_corpus  # noqa: PLC0415 - imports stay lazy per command
+
+    stats = build_fingerspelling_corpus(
+        args.out_dir,
+        args.lexicon,
+        languages=_languages(args.languages),
+        words_per_language=args.words_per_language,
+        fps=args.fps,
+        transition_frames=args.transition_frames,
+        seed=args.seed,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    _print_corpus_summary(stats, args.out_dir)
+    return 0
+
+
+def run_synthetic(args: argparse.Namespace) -> int:
+    from .data.synthetic import SyntheticCorpusConfig, build_synthetic_corpus  # noqa: PLC0415
+
+    config = SyntheticCorpusConfig(
+        **({"languages": tuple(_languages(args.languages))} if args.languages else {}),
+        vocab_size=args.vocab_size,
+        train_sentences=args.train_sentences,
+        dev_sentences=args.dev_sentences,
+        test_sentences=args.test_sentences,
+        fps=args.fps,
+        seed=args.seed,
+    )
+    stats = build_synthetic_corpus(args.out_dir, config, overwrite=args.overwrite, progress=not args.quiet)
+    _print_corpus_summary(stats, args.out_dir)
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from .data.pose_files import write_pose_file  # noqa: PLC0415
+    from .render import load_clip, render_clips  # noqa: PLC0415
+
+    clip, title = load_clip(args.input, index=args.index, clip_id=args.id, split=args.split)
+    out = Path(args.out)
+    if out.suffix == ".pose":
+        if args.compare:
+            raise ValueError("--compare draws two clips side by side; it needs a .gif or .mp4 output, not .pose")
+        write_pose_file(out, clip.pose, clip.fps, clip.confidence)
+        print(f"wrote {out} ({clip.num_frames} frames at {clip.fps:g} fps)")
+        return 0
+    clips, titles = [clip], [title]
+    if args.compare:
+        other, other_title = load_clip(
+            args.compare, index=args.compare_index, clip_id=args.compare_id, split=args.split
+        )
+        clips.append(other)
+        titles.append(other_title)
+    render_clips(clips, out, titles=titles, size=args.size, fps=args.fps, y_up=args.y_up)
+    print(f"wrote {out} ({max(c.num_frames for c in clips)} frames)")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signllm", description="SignLLM for Hugging Face: data, models, tools.")
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    corpus = commands.add_parser("corpus", help="build a training corpus").add_subparsers(
+        dest="builder", required=True
+    )
+    spell = corpus.add_parser("fingerspelling", help="words spelled with a real fingerspelling lexicon (20 languages)")
+    spell.add_argument("out_dir")
+    spell.add_argument("--lexicon", help="lexicon folder with index.csv (default: the spoken-to-signed lexicon)")
+    spell.add_argument("--languages", help="comma-separated sign languages (default: all of the lexicon)")
+    spell.add_argument("--words-per-language", type=int, help="seeded sample of each word list")
+    spell.add_argument("--fps", type=float, default=25.0)
+    spell.add_argument("--transition-frames", type=int, default=4, help="frames between two letters")
+    spell.add_argument("--seed", type=int, default=0)
+    spell.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it exists")
+    spell.add_argument("--quiet", action="store_true", help="no progress bar")
+    spell.set_defaults(func=run_fingerspelling)
+
+    synth = corpus.add_parser("synthetic", help="seeded compositional corpus with held-out gloss orders")
+    synth.add_argument("out_dir")
+    synth.add_argument("--languages", help="comma-separated sign languages (default: the paper's eight)")
+    synth.add_argument("--vocab-size", type=int, default=30)
+    synth.add_argument("--train-sentences", type=int, default=400, help="per language")
+    synth.add_argument("--dev-sentences", type=int, default=50, help="per language")
+    synth.add_argument("--test-sentences", type=int, default=50, help="per language")
+    synth.add_argument("--fps", type=float, default=25.0)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--overwrite", action="store_true")
+    synth.add_argument("--quiet", action="store_true")
+    synth.set_defaults(func=run_synthetic)
+
+    render = commands.add_parser("render", help="draw a clip as GIF/MP4 (or export it as .pose)")
+    render.add_argument("input", help="a dataset folder, .parquet shard, Prompt2Sign folder, .skels or .pose file")
+    render.add_argument("--out", required=True, help="output .gif, .mp4 or .pose")
+    render.add_argument("--index", type=int, help="row / line number, from 0 (default 0)")
+    render.add_argument("--id", help="clip id instead of --index")
+    render.add_argument("--split", help="split of a dataset or Prompt2Sign folder (default: the first)")
+    render.add_argument("--compare", help="a second input drawn side by side, in the same view")
+    render.add_argument("--compare-index", type=int)
+    render.add_argument("--compare-id")
+    render.add_argument("--size", type=int, default=320, help="panel size in pixels")
+    render.add_argument("--fps", type=float, help="playback frame rate (default: the clip's)")
+    render.add_argument("--y-up", action="store_true", help="the data's y axis points up (default: down, as images)")
+    render.set_defaults(func=run_render)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as error:
+        if args.traceback:
+            raise
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"signllm: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

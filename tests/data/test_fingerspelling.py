@@ -1,0 +1,148 @@
+import csv
+import shutil
+
+import numpy as np
+import pytest
+from datasets import load_dataset
+
+from signllm_hf.data import load_pose_dataset, read_stats
+from signllm_hf.data.fingerspelling import (
+    FingerspellingLexicon,
+    _LetterClips,
+    build_fingerspelling_corpus,
+    spelling_key,
+    word_list,
+    word_split,
+)
+
+LEXICON_LANGUAGES = (
+    "ase asq bzs cse csq eso fsl gsg gss ise jos lls mfs psr sgg ssp svk swl tsm ukl"  # the 20 of the lexicon
+).split()
+
+
+@pytest.fixture(scope="module")
+def lexicon(lexicon_dir):
+    return FingerspellingLexicon.load(lexicon_dir)
+
+
+@pytest.fixture(scope="module")
+def corpus(lexicon_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fs") / "corpus"
+    build_fingerspelling_corpus(
+        out, lexicon_dir, languages=["ase", "DGS", "tsm"], words_per_language=40, progress=False
+    )
+    return out
+
+
+def test_lexicon_covers_twenty_languages_with_word_lists(lexicon):
+    assert lexicon.languages == LEXICON_LANGUAGES
+    for code in lexicon.languages:
+        words = word_list(lexicon.spoken[code])
+        assert len(words) >= 120, code
+        spelled = [w for w in words if lexicon.spell(w, code) is not None]
+        assert len(spelled) >= 0.9 * len(words), code
+
+
+def test_spelling_uses_longest_units_and_language_rules(lexicon):
+    assert [u.gloss for u in lexicon.spell("calle", "ssp")] == ["C", "A", "LL", "E"]
+    assert [u.gloss for u in lexicon.spell("Ljubljana", "csq")][:2] == ["Lj", "U"]
+    assert [u.gloss for u in lexicon.spell("İzmir", "tsm")][0] == "İ"
+    assert [u.gloss for u in lexicon.spell("καλημέρα", "gss")] == list("ΚΑΛΗΜΕΡΑ")
+    assert lexicon.spell("café", "ase") is None  # no É in the ASL alphabet
+    assert spelling_key("straße", "de") == "STRAẞE" and spelling_key("ıi", "tr") == "Iİ"
+    with pytest.raises(ValueError, match="the lexicon has no sign language 'bfi'"):
+        lexicon.spell("hello", "bfi")
+
+
+def test_splits_are_a_pure_function_of_the_word():
+    assert word_split("Anna") == word_split("anna") == word_split("ANNA")
+    counts = dict.fromkeys(("train", "dev", "test"), 0)
+    for word in word_list("en") + word_list("de"):
+        counts[word_split(word)] += 1
+    assert counts["train"] > 4 * counts["dev"] > 0 and counts["test"] > 0
+
+
+def test_corpus_is_complete_and_real(corpus):
+    data = load_pose_dataset(corpus)
+    assert list(data) == ["train", "dev", "test"]
+    stats = read_stats(corpus)
+    assert set(stats["languages"]) == {"ase", "gsg", "tsm"}
+    words_by_split = {}
+    for split, dataset in data.items():
+        words_by_split[split] = {t.casefold() for t in dataset["text"]}
+        for row in dataset:
+            pose, confidence = row["pose"], row["confidence"]
+            assert np.isfinite(pose).all() and pose.shape[1:] == (50, 3)
+            assert len(pose) >= 8 and row["fps"] == 25
+            assert row["text"] in row["prompt"] and row["gloss"]
+            # The signing hand is observed (not filled) in most frames, and every hand is a hand in every frame:
+            # its farthest fingertip is 0.1-1 shoulder widths from its wrist, never collapsed onto it.
+            assert max(confidence[:, 29:50].mean(), confidence[:, 8:29].mean()) > 0.6, row["id"]
+            for wrist, tips in ((8, [12, 16, 20, 24, 28]), (29, [33, 37, 41, 45, 49])):
+                reach = np.linalg.norm(pose[:, tips] - pose[:, [wrist]], axis=-1)
+                assert reach.max(axis=1).min() > 0.1 and reach.max() < 1.0, row["id"]
+            widths = np.linalg.norm(pose[:, 2] - pose[:, 5], axis=-1)
+            assert 0.8 < np.median(widths) < 1.2
+    assert not words_by_split["train"] & words_by_split["dev"]
+    assert not words_by_split["train"] & words_by_split["test"]
+    assert not words_by_split["dev"] & words_by_split["test"]
+
+
+def test_word_length_is_letters_plus_transitions(corpus, lexicon):
+    row = next(r for r in load_pose_dataset(corpus, split="train") if r["language"] == "ase")
+    units = lexicon.spell(row["text"], "ase")
+    letters = _LetterClips(lexicon, 25.0)
+    expected = sum(letters.get(u).num_frames for u in units) + 4 * (len(units) - 1)
+    assert len(row["pose"]) == expected
+    assert row["gloss"] == " ".join(u.gloss for u in units)
+
+
+def test_corpus_streams_and_is_deterministic(corpus, lexicon_dir, tmp_path):
+    streamed = load_dataset(str(corpus), split="dev", streaming=True)  # the card's YAML keeps the "dev" name
+    first = next(iter(streamed.with_format("numpy")))
+    again = tmp_path / "again"
+    build_fingerspelling_corpus(
+        again, lexicon_dir, languages=["ase", "gsg", "tsm"], words_per_language=40, progress=False
+    )
+    dev = load_pose_dataset(again, split="dev")
+    assert dev["id"] == load_pose_dataset(corpus, split="dev")["id"]
+    np.testing.assert_array_equal(dev[0]["pose"], first["pose"])
+
+
+def _tiny_lexicon(lexicon_dir, target, letters="ABCDE", language="bfi", spoken="xx"):
+    target.mkdir()
+    with open(lexicon_dir / "index.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    chosen = [r for r in rows if r["signed_language"] == "ase" and r["words"] in letters]
+    with open(target / "index.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in chosen:
+            (target / row["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(lexicon_dir / row["path"], target / row["path"])
+            writer.writerow(row | {"signed_language": language, "spoken_language": spoken})
+    return target
+
+
+def test_any_lexicon_in_the_format(lexicon_dir, tmp_path):
+    custom = _tiny_lexicon(lexicon_dir, tmp_path / "lexicon")
+    stats = build_fingerspelling_corpus(tmp_path / "out", custom, progress=False)
+    assert list(stats["languages"]) == ["bfi"]  # pseudo-words of its alphabet: no word list for spoken "xx"
+    texts = load_pose_dataset(tmp_path / "out", split="train")["text"]
+    assert texts and all(set(t) <= set("ABCDE") for t in texts)
+
+
+def test_lexicon_errors(lexicon_dir, tmp_path):
+    custom = _tiny_lexicon(lexicon_dir, tmp_path / "lexicon")
+    next((custom / "ase").glob("*.pose")).unlink()
+    with pytest.raises(FileNotFoundError, match=r"index.csv line \d+: ase/.*\.pose does not exist"):
+        FingerspellingLexicon.load(custom)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="index.csv: missing"):
+        FingerspellingLexicon.load(tmp_path / "empty")
+    (tmp_path / "empty" / "index.csv").write_text("path,words\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['spoken_language', 'signed_language', 'glosses'\]"):
+        FingerspellingLexicon.load(tmp_path / "empty")
+    with pytest.raises(ValueError, match=r"the lexicon has no letters for \['kvk'\]"):
+        build_fingerspelling_corpus(tmp_path / "x", lexicon_dir, languages=["KSL"], progress=False)
+    assert not (tmp_path / "x").exists()
