@@ -71,7 +71,8 @@ def run_render(args: argparse.Namespace) -> int:
     from .data.pose_files import write_pose_file  # noqa: PLC0415
     from .render import load_clip, render_clips  # noqa: PLC0415
 
-    clip, title = load_clip(args.input, index=args.index, clip_id=args.id, split=args.split)
+    skels = {"variant": args.variant, "scale": args.scale, "fps": args.skels_fps}
+    clip, title = load_clip(args.input, index=args.index, clip_id=args.id, split=args.split, **skels)
     out = Path(args.out)
     if out.suffix == ".pose":
         if args.compare:
@@ -82,7 +83,7 @@ def run_render(args: argparse.Namespace) -> int:
     clips, titles = [clip], [title]
     if args.compare:
         other, other_title = load_clip(
-            args.compare, index=args.compare_index, clip_id=args.compare_id, split=args.split
+            args.compare, index=args.compare_index, clip_id=args.compare_id, split=args.split, **skels
         )
         clips.append(other)
         titles.append(other_title)
@@ -136,6 +137,14 @@ def make_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", type=int, default=320, help="panel size in pixels")
     render.add_argument("--fps", type=float, help="playback frame rate (default: the clip's)")
     render.add_argument("--y-up", action="store_true", help="the data's y axis points up (default: down, as images)")
+    render.add_argument(
+        "--variant",
+        default="auto",
+        choices=["auto", "progressive_transformers", "prompt2sign"],
+        help=".skels inputs: the file variant (default: told from the counter)",
+    )
+    render.add_argument("--scale", type=float, help=".skels inputs: override the variant's coordinate scale")
+    render.add_argument("--skels-fps", type=float, default=25.0, help=".skels inputs: their frame rate (default 25)")
     render.set_defaults(func=run_render)
     return parser
 

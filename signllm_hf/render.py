@@ -112,6 +112,8 @@ def render_frames(
 
 def save_animation(frames: list[Image.Image], path: str | os.PathLike, fps: float) -> Path:
     """Write frames as ``.gif`` (Pillow) or ``.mp4`` (needs ``imageio-ffmpeg``: ``pip install signllm-hf[viz]``)."""
+    if not frames:
+        raise ValueError("no frames to write")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".gif", ".mp4"):
@@ -155,13 +157,22 @@ def render_clips(
 
 
 def load_clip(
-    source: str | os.PathLike, index: int | None = None, clip_id: str | None = None, split: str | None = None
+    source: str | os.PathLike,
+    index: int | None = None,
+    clip_id: str | None = None,
+    split: str | None = None,
+    variant: str = "auto",
+    scale: float | None = None,
+    fps: float = 25.0,
 ) -> tuple[PoseClip, str]:
     """One clip and a title from a ``.pose`` file, a ``.skels`` file (line ``index``), a Prompt2Sign folder, or a
-    dataset folder written by ``save_pose_dataset`` / a ``.parquet`` shard (row ``index`` or ``clip_id``)."""
+    dataset folder written by ``save_pose_dataset`` / a ``.parquet`` shard (row ``index`` or ``clip_id``).
+
+    ``.skels`` lines are decoded as the reader does (``variant`` / ``scale`` as in ``read_prompt2sign``; ``fps`` is
+    what the format cannot store)."""
     from .data.dataset import load_pose_dataset  # noqa: PLC0415 - keep `import signllm_hf.render` light
     from .data.pose_files import read_pose_file  # noqa: PLC0415
-    from .data.prompt2sign import available_splits, detect_counter, parse_skels_line  # noqa: PLC0415
+    from .data.prompt2sign import available_splits, read_skels_clip  # noqa: PLC0415
 
     path = Path(source)
     if not path.exists():
@@ -180,13 +191,8 @@ def load_clip(
                 raise KeyError(f"{path.with_suffix('.files')}: no clip id {clip_id!r}")
             index = ids.index(clip_id)
         index = index or 0
-        with open(path, encoding="utf-8") as handle:
-            line = next((text for number, text in enumerate(handle) if number == index), None)
-        if line is None:
-            raise IndexError(f"{path}: has no line {index + 1} (index {index})")
-        values, counter = parse_skels_line(line, f"{path} line {index + 1}")
-        detect_counter([counter[0]], [len(counter)], str(path))  # refuse lines that are not pose + counter
-        return PoseClip(values, None, 25.0, source=f"{path} line {index + 1}"), f"{path.stem} #{index}"
+        pose, confidence = read_skels_clip(path, index, variant=variant, scale=scale)
+        return PoseClip(pose, confidence, fps, source=f"{path} line {index + 1}"), f"{path.stem} #{index}"
     if path.suffix == ".parquet":
         from datasets import load_dataset  # noqa: PLC0415
 

@@ -7,7 +7,16 @@ from PIL import Image
 from signllm_hf.data import pose_dataset_from_rows, save_pose_dataset, write_pose_file, write_prompt2sign
 from signllm_hf.data.skeleton import JOINT_GROUPS, PoseClip
 from signllm_hf.data.synthetic import rest_pose
-from signllm_hf.render import BACKGROUND, MISSING_COLOR, draw_pose, fit_view, load_clip, render_clips, render_frames
+from signllm_hf.render import (
+    BACKGROUND,
+    MISSING_COLOR,
+    draw_pose,
+    fit_view,
+    load_clip,
+    render_clips,
+    render_frames,
+    save_animation,
+)
 from tests.conftest import pose_rows
 
 BODY, LEFT, RIGHT = (color for _, _, color in JOINT_GROUPS)
@@ -85,7 +94,7 @@ def test_load_clip_from_every_source(tmp_path):
     clip, _ = load_clip(tmp_path / "ds" / "data" / "train-00000-of-00001.parquet", index=1)
     np.testing.assert_array_equal(clip.pose, rows[1]["pose"])
     clip, _ = load_clip(tmp_path / "p2s" / "dev.skels", index=1)
-    np.testing.assert_allclose(clip.pose * 3, rows[1]["pose"], atol=1e-5)  # raw file units (PT: value / 3)
+    np.testing.assert_allclose(clip.pose, rows[1]["pose"], atol=1e-5)  # decoded like the reader: scale undone
     clip, _ = load_clip(tmp_path / "p2s", clip_id="clip-0")
     assert clip.num_frames == 4
     clip, _ = load_clip(tmp_path / "clip.pose")
@@ -101,3 +110,5 @@ def test_load_clip_from_every_source(tmp_path):
         load_clip(tmp_path / "missing.gif")
     with pytest.raises(ValueError, match="choose a .gif or .mp4"):
         render_clips([clip], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="no frames"):
+        save_animation([], tmp_path / "x.gif", fps=25)

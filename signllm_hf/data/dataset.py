@@ -23,6 +23,7 @@ import contextlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -49,6 +50,9 @@ POSE_FEATURES = Features(
 )
 STRING_COLUMNS = ("id", "language", "text", "gloss", "prompt")
 SPLIT_ORDER = ("train", "dev", "validation", "test")
+SPLIT_NAME = re.compile(r"^[A-Za-z0-9_]+$")  # no "-": shard names are "{split}-00000-of-00002.parquet"
+SHARD_NAME = re.compile(r"^(?P<split>[A-Za-z0-9_]+)-\d{5}-of-\d{5}\.parquet$")
+STD_FLOOR = 1e-3  # constant channels (a fixed torso) normalise to 0 instead of inf
 
 
 @contextlib.contextmanager
@@ -81,6 +85,36 @@ def _nested_list_column(arrays: list[np.ndarray], feature) -> pa.ExtensionArray:
     return pa.ExtensionArray.from_storage(arrow_type, level.cast(arrow_type.storage_type))
 
 
+def canonical_row(row: Mapping, where: str) -> dict:
+    """Validate one row and return it with every canonical column (defaults filled, language resolved).
+
+    ``where`` names the row in error messages (a file and line, a dataset index).
+    """
+    for required in ("id", "language", "text", "pose"):
+        if row.get(required) is None:
+            raise ValueError(f"{where}: missing required field {required!r}")
+    pose = check_pose(row["pose"], where)
+    confidence = row.get("confidence")
+    confidence = np.ones(pose.shape[:2], np.float32) if confidence is None else np.asarray(confidence, np.float32)
+    if confidence.shape != pose.shape[:2] or not np.isfinite(confidence).all():
+        raise ValueError(f"{where}: confidence must be finite with shape {pose.shape[:2]}, got {confidence.shape}")
+    if confidence.min() < 0 or confidence.max() > 1:
+        raise ValueError(f"{where}: confidence must lie in [0, 1], got [{confidence.min()}, {confidence.max()}]")
+    fps = 25.0 if row.get("fps") is None else float(row["fps"])
+    if not fps > 0:
+        raise ValueError(f"{where}: fps must be positive, got {row.get('fps')}")
+    return {
+        "id": str(row["id"]),
+        "language": canonical_language(row["language"]),
+        "text": str(row["text"]),
+        "gloss": str(row.get("gloss") or ""),
+        "prompt": str(row.get("prompt") or ""),
+        "pose": pose,
+        "confidence": confidence,
+        "fps": fps,
+    }
+
+
 def pose_dataset_from_rows(rows: Iterable[Mapping], source: str = "row") -> Dataset:
     """Build a canonical dataset from dicts with at least ``id``, ``language``, ``text`` and ``pose``.
 
@@ -88,24 +122,14 @@ def pose_dataset_from_rows(rows: Iterable[Mapping], source: str = "row") -> Data
     is validated (shape, NaN) and every language resolved to its canonical code; errors name the row.
     """
     columns: dict[str, list] = {name: [] for name in POSE_FEATURES}
+    seen_ids: set[str] = set()
     for index, row in enumerate(rows):
-        where = f"{source} {index} (id {row.get('id')!r})"
-        for required in ("id", "language", "text", "pose"):
-            if row.get(required) is None:
-                raise ValueError(f"{where}: missing required field {required!r}")
-        pose = check_pose(row["pose"], where)
-        confidence = row.get("confidence")
-        confidence = np.ones(pose.shape[:2], np.float32) if confidence is None else np.asarray(confidence, np.float32)
-        if confidence.shape != pose.shape[:2] or not np.isfinite(confidence).all():
-            raise ValueError(f"{where}: confidence must be finite with shape {pose.shape[:2]}, got {confidence.shape}")
-        columns["id"].append(str(row["id"]))
-        columns["language"].append(canonical_language(row["language"]))
-        columns["text"].append(str(row["text"]))
-        columns["gloss"].append(str(row.get("gloss") or ""))
-        columns["prompt"].append(str(row.get("prompt") or ""))
-        columns["pose"].append(pose)
-        columns["confidence"].append(confidence)
-        columns["fps"].append(float(row.get("fps") or 25.0))
+        clean = canonical_row(row, f"{source} {index} (id {row.get('id')!r})")
+        if clean["id"] in seen_ids:
+            raise ValueError(f"{source} {index}: duplicate id {clean['id']!r}; every clip needs its own id")
+        seen_ids.add(clean["id"])
+        for name, value in clean.items():
+            columns[name].append(value)
     if not columns["id"]:
         raise ValueError(f"no {source}s to build a dataset from")
     arrays = {name: pa.array(columns[name], pa.string()) for name in STRING_COLUMNS}
@@ -129,19 +153,71 @@ def check_pose_columns(dataset: Dataset | DatasetDict, needed: Iterable[str] = (
 
 
 def compute_pose_stats(dataset: Dataset) -> dict:
-    """Per-channel mean and std of the 150 pose values over every frame of ``dataset`` (float64 accumulation)."""
+    """Per-channel mean and std of the 150 pose values over the observed joints (confidence > 0) of every frame.
+
+    Filled-in joints do not count; a channel never observed gets mean 0 and std 1, and every std is at least
+    ``STD_FLOOR``, so ``(x - mean) / std`` is always finite.
+    """
     total = np.zeros(FRAME_SIZE)
     total_sq = np.zeros(FRAME_SIZE)
+    counts = np.zeros(FRAME_SIZE)
     frames = 0
-    for batch in dataset.with_format("numpy", columns=["pose"]).iter(batch_size=256):
-        for pose in batch["pose"]:
+    has_confidence = "confidence" in dataset.column_names
+    columns = ["pose", "confidence"] if has_confidence else ["pose"]
+    for batch in dataset.with_format("numpy", columns=columns).iter(batch_size=256):
+        for index, pose in enumerate(batch["pose"]):
             flat = np.asarray(pose, dtype=np.float64).reshape(-1, FRAME_SIZE)
-            total += flat.sum(axis=0)
-            total_sq += (flat**2).sum(axis=0)
+            seen = np.ones_like(flat)
+            if has_confidence:
+                seen = np.repeat(np.asarray(batch["confidence"][index]) > 0, NUM_DIMS, axis=1).astype(np.float64)
+            total += (flat * seen).sum(axis=0)
+            total_sq += (flat**2 * seen).sum(axis=0)
+            counts += seen.sum(axis=0)
             frames += len(flat)
-    mean = total / max(frames, 1)
-    std = np.sqrt(np.maximum(total_sq / max(frames, 1) - mean**2, 0.0))
+    observed = counts > 0
+    mean = np.where(observed, total / np.maximum(counts, 1), 0.0)
+    variance = np.where(observed, total_sq / np.maximum(counts, 1) - mean**2, 1.0)
+    std = np.maximum(np.sqrt(np.maximum(variance, 0.0)), STD_FLOOR)
     return {"mean": mean.round(6).tolist(), "std": std.round(6).tolist(), "num_frames": frames}
+
+
+def frame_counts(dataset: Dataset) -> np.ndarray:
+    """Frames of every clip, read from the Arrow offsets of the ``pose`` column (no pose is materialised)."""
+    import pyarrow.compute as pc  # noqa: PLC0415 - only needed here
+
+    column = dataset.data.column("pose")
+    chunks = [chunk.storage if isinstance(chunk, pa.ExtensionArray) else chunk for chunk in column.chunks]
+    lengths = np.concatenate([pc.list_value_length(chunk).to_numpy(zero_copy_only=False) for chunk in chunks])
+    if dataset._indices is not None:  # a select()/shuffle() view: map through its indices
+        lengths = lengths[dataset._indices.column(0).to_numpy()]
+    return lengths.astype(np.int64)
+
+
+def canonical_dataset(dataset: Dataset, source: str = "dataset") -> Dataset:
+    """``dataset`` with exactly the canonical columns: optional ones filled (``gloss``/``prompt`` empty, all-ones
+    ``confidence``, fps 25), languages resolved to their canonical codes, features cast to ``POSE_FEATURES``."""
+    check_pose_columns(dataset)
+    extra = [name for name in dataset.column_names if name not in POSE_FEATURES]
+    missing = [name for name in POSE_FEATURES if name not in dataset.column_names]
+
+    def fill(batch):
+        size = len(batch["id"])
+        batch["language"] = [canonical_language(code) for code in batch["language"]]
+        if "gloss" in missing:
+            batch["gloss"] = [""] * size
+        if "prompt" in missing:
+            batch["prompt"] = [""] * size
+        if "fps" in missing:
+            batch["fps"] = [25.0] * size
+        if "confidence" in missing:
+            batch["confidence"] = [np.ones((len(pose), NUM_JOINTS), np.float32) for pose in batch["pose"]]
+        return batch
+
+    with quiet_datasets():
+        plain = dataset.with_format(None)
+        if not missing and all(canonical_language(code) == code for code in plain.unique("language")):
+            return plain.remove_columns(extra).cast(POSE_FEATURES) if extra else plain.cast(POSE_FEATURES)
+        return plain.map(fill, batched=True, remove_columns=extra, features=POSE_FEATURES, desc=f"canonical {source}")
 
 
 def _dataset_card(stats: dict) -> str:
@@ -180,16 +256,19 @@ def save_pose_dataset(
     if not splits:
         raise ValueError("no splits to save")
     for name, split in splits.items():
+        if not SPLIT_NAME.match(name):
+            raise ValueError(f"split name {name!r} may only hold letters, digits and '_' (e.g. 'test_unseen')")
         check_pose_columns(split)
         if len(split) == 0:
             raise ValueError(f"split {name!r} is empty; drop it or add clips before saving")
+    splits = {name: canonical_dataset(split, f"split {name!r}") for name, split in splits.items()}
     stats_split = splits.get("train") or next(iter(splits.values()))
     stats = {**compute_pose_stats(stats_split), "stats_split": "train" if "train" in splits else next(iter(splits))}
     stats["splits"] = {}
     with atomic_directory(out_dir, overwrite=overwrite) as tmp, quiet_datasets():
         (tmp / "data").mkdir()
         for name, split in splits.items():
-            lengths = np.array([len(p) for p in split.with_format("numpy", columns=["pose"])["pose"]])
+            lengths = frame_counts(split)
             num_shards = max(1, math.ceil(lengths.sum() / max_shard_frames))
             for index in range(num_shards):
                 shard = split.shard(num_shards=num_shards, index=index, contiguous=True)
@@ -220,12 +299,14 @@ def load_pose_dataset(path: str | os.PathLike, split: str | None = None, streami
     data_dir = Path(path) / "data"
     if not data_dir.is_dir():
         raise FileNotFoundError(f"{path}: no data/ folder of parquet shards; is this a folder from save_pose_dataset?")
-    names = sorted({p.name.split("-")[0] for p in data_dir.glob("*.parquet")}, key=_split_rank)
+    names = sorted(
+        {m["split"] for p in data_dir.glob("*.parquet") if (m := SHARD_NAME.match(p.name))}, key=_split_rank
+    )
     if not names:
         raise FileNotFoundError(f"{data_dir}: no parquet shards")
     if split is not None and split not in names:
         raise ValueError(f"{path}: no split {split!r}; available: {names}")
-    files = {name: str(data_dir / f"{name}-*.parquet") for name in ([split] if split else names)}
+    files = {name: str(data_dir / f"{name}-[0-9]*-of-*.parquet") for name in ([split] if split else names)}
     with quiet_datasets():
         loaded = load_dataset("parquet", data_files=files, streaming=streaming)
     loaded = loaded.with_format("numpy") if streaming else _numpy_poses(loaded)

@@ -82,13 +82,18 @@ def spelling_key(text: str, spoken_language: str | None) -> str:
 
 @dataclass(frozen=True)
 class LexiconUnit:
-    """One lexicon entry: a letter (or letter group such as ``SCH``) of one sign language."""
+    """One lexicon entry: a letter (or letter group such as ``SCH``) of one sign language.
+
+    ``start_ms`` / ``end_ms`` cut a segment out of the file, as spoken-to-signed does (``end_ms`` 0: to the end).
+    """
 
     gloss: str
     path: Path
     signed_language: str
     spoken_language: str
     row: int
+    start_ms: float = 0.0
+    end_ms: float = 0.0
 
 
 @dataclass
@@ -123,7 +128,9 @@ class FingerspellingLexicon:
                     )
                 language = canonical_language(row["signed_language"])
                 spoken = row["spoken_language"].strip()
-                unit = LexiconUnit(row["glosses"].strip() or row["words"].strip(), path, language, spoken, row_number)
+                segment = [_milliseconds(row.get(name), index, row_number, name) for name in ("start", "end")]
+                gloss = row["glosses"].strip() or row["words"].strip()
+                unit = LexiconUnit(gloss, path, language, spoken, row_number, *segment)
                 key = spelling_key(row["words"].strip(), spoken)
                 lexicon.units.setdefault(language, {}).setdefault(key, []).append(unit)
                 lexicon.spoken.setdefault(language, spoken)
@@ -154,6 +161,18 @@ class FingerspellingLexicon:
             else:
                 return None
         return units
+
+
+def _milliseconds(value: str | None, index: Path, row: int, column: str) -> float:
+    if value is None or not value.strip():
+        return 0.0
+    try:
+        milliseconds = float(value)
+    except ValueError:
+        raise ValueError(f"{index} line {row}: {column}={value!r} is not a time in milliseconds") from None
+    if milliseconds < 0:
+        raise ValueError(f"{index} line {row}: {column}={value!r} is negative")
+    return milliseconds
 
 
 def word_split(word: str) -> str:
@@ -229,11 +248,12 @@ class _LetterClips:
 
     lexicon: FingerspellingLexicon
     fps: float
-    clips: dict[Path, PoseClip] = field(default_factory=dict)
+    clips: dict[tuple, PoseClip] = field(default_factory=dict)
 
     def get(self, unit: LexiconUnit) -> PoseClip:
-        if unit.path not in self.clips:
-            clip = read_pose_file(unit.path)
+        key = (unit.path, unit.start_ms, unit.end_ms)
+        if key not in self.clips:
+            clip = _segment(read_pose_file(unit.path), unit)
             start, end = active_span(clip)
             pose = resample(clip.pose[start:end], clip.fps, self.fps)
             confidence = resample(clip.confidence[start:end], clip.fps, self.fps)
@@ -241,8 +261,8 @@ class _LetterClips:
             # placeholder. (MediaPipe body confidences are visibilities around 0.9, so test the mask, not the value.)
             observed = resample((clip.confidence[start:end] > 0).astype(np.float32), clip.fps, self.fps)
             confidence = np.where(observed > 0.999, confidence, 0.0)
-            self.clips[unit.path] = PoseClip(pose, confidence, self.fps, source=str(unit.path))
-        return self.clips[unit.path]
+            self.clips[key] = PoseClip(pose, confidence, self.fps, source=str(unit.path))
+        return self.clips[key]
 
     def typical_pose(self, language: str) -> np.ndarray:
         """Median position of every joint over the language's letter clips (hands as wrist offsets).
@@ -264,6 +284,20 @@ class _LetterClips:
             never = [JOINT_NAMES[j] for j in np.flatnonzero(~seen)]
             raise ValueError(f"{self.lexicon.directory}: no clip shows {never} on either side of the body")
         return typical
+
+
+def _segment(clip: PoseClip, unit: LexiconUnit) -> PoseClip:
+    # The frames of [start_ms, end_ms), floored as spoken-to-signed does (end 0 means the end of the file).
+    first = int(unit.start_ms * clip.fps // 1000)
+    last = int(unit.end_ms * clip.fps // 1000) if unit.end_ms > 0 else clip.num_frames
+    if first >= min(last, clip.num_frames):
+        raise ValueError(
+            f"{unit.path}: the segment {unit.start_ms:g}-{unit.end_ms:g} ms of index.csv line {unit.row} holds no "
+            f"frame (the file has {clip.num_frames} frames at {clip.fps:g} fps)"
+        )
+    if first == 0 and last >= clip.num_frames:
+        return clip
+    return PoseClip(clip.pose[first:last], clip.confidence[first:last], clip.fps, source=clip.source)
 
 
 def _typical_pose(clips: list[PoseClip]) -> tuple[np.ndarray, np.ndarray]:
@@ -321,7 +355,7 @@ def build_fingerspelling_corpus(
     """
     started = time.perf_counter()
     lexicon = FingerspellingLexicon.load(lexicon_dir)
-    wanted = [canonical_language(code) for code in languages] if languages else lexicon.languages
+    wanted = list(dict.fromkeys(canonical_language(code) for code in languages)) if languages else lexicon.languages
     unknown = [code for code in wanted if code not in lexicon.units]
     if unknown:
         raise ValueError(f"the lexicon has no letters for {unknown}; it covers {lexicon.languages}")

@@ -80,14 +80,19 @@ def _lookup_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _add(language: SignLanguage, *, replace_existing: bool = False) -> None:
+def _add(language: SignLanguage) -> None:
     keys = [language.code, language.name, *language.aliases]
     for key in keys:
         owner = _LOOKUP.get(_lookup_key(key))
-        if owner is not None and owner != language.code and not replace_existing:
+        if owner is not None and owner != language.code:
             raise ValueError(
                 f"{key!r} already names {owner} ({_REGISTRY[owner].name}); pick another alias for {language.code}"
             )
+    previous = _REGISTRY.get(language.code)
+    if previous is not None:  # an update: names it no longer has stop resolving to it
+        for key in (previous.name, *previous.aliases):
+            if _LOOKUP.get(_lookup_key(key)) == language.code:
+                del _LOOKUP[_lookup_key(key)]
     _REGISTRY[language.code] = language
     for key in keys:
         _LOOKUP[_lookup_key(key)] = language.code
@@ -161,7 +166,7 @@ def register_language(
         language = replace(existing, name=name, aliases=tuple(dict.fromkeys((*existing.aliases, *aliases))))
         if spoken_language:
             language = replace(language, spoken_language=spoken_language)
-    _add(language, replace_existing=existing is not None)
+    _add(language)
     return language
 
 

@@ -92,14 +92,17 @@ def _points(data: np.ndarray, confidence: np.ndarray, header: PoseHeader, compon
     return data[:, indices], confidence[:, indices]
 
 
-def normalize_to_shoulders(pose: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+def normalize_to_shoulders(pose: np.ndarray, confidence: np.ndarray, source: str = "clip") -> np.ndarray:
     """Move the clip's mean neck to the origin and scale its median shoulder width to 1 (our corpus convention)."""
     body_seen = (confidence[:, [1, 2, 5]] > 0).all(axis=1)
     frames = body_seen if body_seen.any() else np.ones(len(pose), dtype=bool)
     origin = pose[frames, 1].mean(axis=0)
     width = float(np.median(shoulder_width(pose[frames])))
     if not np.isfinite(width) or width <= 1e-8:
-        raise ValueError("cannot normalise: the shoulders are not visible (shoulder width is zero)")
+        raise ValueError(
+            f"{source}: cannot normalise to shoulder units, the shoulders are never visible (shoulder width 0); "
+            "read it with normalize=False to keep its own coordinates"
+        )
     return ((pose - origin) / width).astype(np.float32)
 
 
@@ -175,7 +178,7 @@ def from_pose_format(pose_object: Pose, person: int = 0, normalize: bool = True,
         )
     pose = pose * (conf[..., None] > 0)  # missing joints: 0 placeholder with confidence 0, never NaN
     if normalize:
-        pose = normalize_to_shoulders(pose, conf) * (conf[..., None] > 0)
+        pose = normalize_to_shoulders(pose, conf, source) * (conf[..., None] > 0)
     return PoseClip(pose, conf, float(body.fps), source=source)
 
 

@@ -37,14 +37,16 @@ frames):
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from datasets import Dataset, DatasetDict
+from datasets.exceptions import DatasetGenerationError
 
 from .atomic import atomic_paths
-from .dataset import check_pose_columns, pose_dataset_from_rows
+from .dataset import POSE_FEATURES, canonical_row, check_pose_columns, quiet_datasets
 from .languages import canonical_language
 from .motion import counter_channel, fill_missing
 from .prompts import make_prompt
@@ -110,27 +112,101 @@ def _is_float(token: str) -> bool:
 
 
 def detect_counter(first_counters: list[float], lengths: list[int], path: str) -> str:
-    """``"start"`` when every clip's counter starts at 0, ``"end"`` when it starts at 1/T (5-decimal rounding)."""
-    starts_at_zero = [abs(c) < 1e-9 for c in first_counters]
-    starts_at_step = [abs(c - 1.0 / n) < 2e-5 for c, n in zip(first_counters, lengths)]
-    if all(starts_at_zero):
-        return "start"
-    if all(starts_at_step):
-        return "end"
-    line = next(i for i, (z, s) in enumerate(zip(starts_at_zero, starts_at_step)) if not (z or s))
-    raise ValueError(
-        f"{path}: cannot tell the counter convention: line {line + 1} starts its counter at {first_counters[line]} "
-        f"(expected 0 for Progressive Transformers or 1/T={1 / lengths[line]:.5f} for Prompt2Sign). Pass "
-        "variant='progressive_transformers' or 'prompt2sign' (and scale=...) explicitly"
-    )
+    """``"start"`` when clips count from 0 (t / T), ``"end"`` when they count from 1/T (i / T).
+
+    Each clip's first counter is matched to whichever of 0 and 1/T it is closer to; it must lie within a quarter step
+    of it (rounding to a few decimals stays far inside that), and every clip must agree.
+    """
+    votes = []
+    for line, (first, length) in enumerate(zip(first_counters, lengths)):
+        step = 1.0 / length
+        if abs(first) <= step / 4:
+            votes.append("start")
+        elif abs(first - step) <= step / 4:
+            votes.append("end")
+        else:
+            raise ValueError(
+                f"{path}: cannot tell the counter convention: line {line + 1} starts its counter at {first} "
+                f"(expected 0 for Progressive Transformers or 1/T={step:.5f} for Prompt2Sign). Pass "
+                "variant='progressive_transformers' or 'prompt2sign' (and scale=...) explicitly"
+            )
+    if len(set(votes)) > 1:
+        line = votes.index("end" if votes[0] == "start" else "start")
+        raise ValueError(
+            f"{path}: line 1 counts like {votes[0]!r} but line {line + 1} like {votes[line]!r}; the file mixes "
+            "variants. Pass variant=... explicitly"
+        )
+    return votes[0] if votes else "start"
 
 
-def _read_lines(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().split("\n")
-    if lines and lines[-1] == "":
+def decode_frames(values: np.ndarray, layout: SkelsFormat) -> tuple[np.ndarray, np.ndarray]:
+    """File values (T, 150) -> ``(pose (T, 50, 3) float32 in the tool's units, confidence (T, 50))``.
+
+    In the Prompt2Sign variant a joint written as three ``0.01600`` stood for a missing (NaN) joint: it gets
+    confidence 0 and is filled by interpolation over time (a joint never seen in the clip is set to 0). A single
+    ``0.01600`` is read as a value: with 5 decimals, genuine coordinates round to it about once per clip, while a
+    missing joint always marks all three.
+    """
+    pose = values.reshape(-1, NUM_JOINTS, NUM_DIMS)
+    confidence = np.ones(pose.shape[:2], dtype=np.float32)
+    if layout.variant == "prompt2sign":
+        missing = np.all(np.abs(pose - PROMPT2SIGN_MISSING) < 5e-7, axis=-1)
+        if missing.any():
+            confidence[missing] = 0.0
+            pose, ever = fill_missing(pose, ~missing)
+            pose[:, ~ever] = 0.0
+    return (pose * layout.scale).astype(np.float32), confidence
+
+
+def _read_text_lines(path: Path, expected: int) -> list[str]:
+    # UTF-8 (a BOM is tolerated), \r\n or \n; blank lines after the last clip are dropped.
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text ({error}); re-save it as UTF-8") from None
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    if lines and lines[-1] == "":  # the final newline ends the last line; it does not start another
+        lines.pop()
+    while len(lines) > expected and not lines[-1].strip():
         lines.pop()
     return lines
+
+
+def _skels_summary(path: Path) -> tuple[list[int], list[float]]:
+    """First pass over a ``.skels`` file: frames and first counter of every clip, every line validated."""
+    lengths, first_counters = [], []
+    blank_at = None
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    blank_at = blank_at or number
+                    continue
+                if blank_at is not None:
+                    raise ValueError(f"{path} line {blank_at}: the line is empty; every clip needs at least one frame")
+                _, counter = parse_skels_line(line, f"{path} line {number}")
+                lengths.append(len(counter))
+                first_counters.append(float(counter[0]))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text ({error}); .skels files hold ASCII numbers") from None
+    if not lengths:
+        raise ValueError(f"{path}: no clips (the file is empty)")
+    return lengths, first_counters
+
+
+def read_skels_clip(path: str | os.PathLike, index: int = 0, variant: str = "auto", scale: float | None = None):
+    """One clip (line ``index``, from 0) of a ``.skels`` file as ``(pose (T, 50, 3), confidence (T, 50))``, its
+    variant detected from that line's counter unless given."""
+    path = Path(path)
+    with open(path, encoding="utf-8-sig") as handle:
+        line = next((text for number, text in enumerate(handle) if number == index), None)
+    if line is None:
+        raise IndexError(f"{path}: has no line {index + 1} (index {index})")
+    values, counter = parse_skels_line(line, f"{path} line {index + 1}")
+    if variant == "auto":
+        counter_kind = detect_counter([float(counter[0])], [len(counter)], f"{path} line {index + 1}")
+        variant = "progressive_transformers" if counter_kind == "start" else "prompt2sign"
+    return decode_frames(values, SkelsFormat.from_variant(variant, scale))
 
 
 def _split_files(directory: Path, split: str) -> dict[str, Path]:
@@ -138,8 +214,8 @@ def _split_files(directory: Path, split: str) -> dict[str, Path]:
 
 
 def available_splits(directory: str | os.PathLike) -> list[str]:
-    """Splits that have a ``.skels`` file in ``directory`` (train, dev, test first)."""
-    names = sorted(p.name[: -len(".skels")] for p in Path(directory).glob("*.skels"))
+    """Splits that have a ``.skels`` file in ``directory`` (train, dev, test first; hidden files ignored)."""
+    names = sorted(p.name[: -len(".skels")] for p in Path(directory).glob("*.skels") if not p.name.startswith("."))
     order = {name: i for i, name in enumerate(("train", "dev", "test"))}
     return sorted(names, key=lambda n: (order.get(n, 3), n))
 
@@ -160,6 +236,9 @@ def read_prompt2sign(
     ``variant``: ``"auto"`` (from the counter, see the module docstring), ``"progressive_transformers"`` or
     ``"prompt2sign"``; ``scale`` overrides the variant's coordinate scale. ``language`` is the sign language of every
     clip (any alias). Prompts are made from the templates with ``prompt_seed`` (None leaves them empty).
+
+    The file is streamed into an Arrow dataset in the ``datasets`` cache (memory-mapped), so files of any size read
+    in bounded memory; a changed file is never served from a stale cache.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -168,14 +247,8 @@ def read_prompt2sign(
         names = available_splits(directory)
         if not names:
             raise FileNotFoundError(f"{directory}: no *.skels files; expected train.skels, dev.skels, ...")
-        return DatasetDict(
-            {
-                name: read_prompt2sign(
-                    directory, name, language=language, variant=variant, scale=scale, fps=fps, prompt_seed=prompt_seed
-                )
-                for name in names
-            }
-        )
+        options = {"language": language, "variant": variant, "scale": scale, "fps": fps, "prompt_seed": prompt_seed}
+        return DatasetDict({name: read_prompt2sign(directory, name, **options) for name in names})
     code = canonical_language(language)
     paths = _split_files(directory, split)
     for ext in ("skels", "text"):
@@ -184,45 +257,61 @@ def read_prompt2sign(
                 f"{paths[ext]}: missing; a {split!r} split needs {split}.skels and {split}.text "
                 f"({split}.gloss and {split}.files are optional)"
             )
-    lines = {ext: _read_lines(p) for ext, p in paths.items() if p.is_file()}
-    counts = {ext: len(v) for ext, v in lines.items()}
+    lengths, first_counters = _skels_summary(paths["skels"])
+    lines = {ext: _read_text_lines(p, len(lengths)) for ext, p in paths.items() if ext != "skels" and p.is_file()}
+    counts = {"skels": len(lengths)} | {ext: len(v) for ext, v in lines.items()}
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{paths[ext].name}: {n} lines" for ext, n in counts.items())
         raise ValueError(f"{directory}: the {split!r} files must have one line per clip, but {detail}")
-
-    parsed = [parse_skels_line(line, f"{paths['skels']} line {i + 1}") for i, line in enumerate(lines["skels"])]
     if variant == "auto":
-        counter = detect_counter([c[0] for _, c in parsed], [len(c) for _, c in parsed], str(paths["skels"]))
+        counter = detect_counter(first_counters, lengths, str(paths["skels"]))
         variant = "progressive_transformers" if counter == "start" else "prompt2sign"
     layout = SkelsFormat.from_variant(variant, scale)
+    ids = (
+        [line.strip() for line in lines["files"]]
+        if "files" in lines
+        else [f"{split}/{i}" for i in range(len(lengths))]
+    )
+    duplicates = sorted(clip_id for clip_id, count in Counter(ids).items() if count > 1)
+    if duplicates:
+        raise ValueError(f"{paths['files']}: duplicate clip ids {duplicates[:5]}; every line needs its own id")
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths.values() if p.is_file())
+    # Tuples, not lists: `from_generator` splits list arguments into shards.
+    generator_options = {
+        "skels_path": str(paths["skels"]),
+        "texts": tuple(t.strip() for t in lines["text"]),
+        "glosses": tuple(g.strip() for g in lines["gloss"]) if "gloss" in lines else ("",) * len(ids),
+        "ids": tuple(ids),
+        "layout": (layout.variant, layout.scale, layout.counter),
+        "language": code,
+        "fps": fps,
+        "prompt_seed": prompt_seed,
+        "stamp": stamp,  # part of the cache key: an edited file is read again
+    }
+    try:
+        with quiet_datasets():
+            dataset = Dataset.from_generator(_generate_rows, features=POSE_FEATURES, gen_kwargs=generator_options)
+    except DatasetGenerationError as error:  # show our message (file, line, value), not the builder's wrapper
+        raise (error.__cause__ or error) from None
+    return dataset.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
 
-    rows = []
-    for index, (values, _) in enumerate(parsed):
-        pose = values.reshape(-1, NUM_JOINTS, NUM_DIMS)
-        confidence = np.ones(pose.shape[:2], dtype=np.float32)
-        if layout.variant == "prompt2sign":
-            missing = np.all(np.abs(pose - PROMPT2SIGN_MISSING) < 5e-7, axis=-1)
-            if missing.any():
-                confidence[missing] = 0.0
-                pose, ever = fill_missing(pose, ~missing)
-                pose[:, ~ever] = 0.0  # never seen in this clip: a neutral placeholder, confidence stays 0
-        text = lines["text"][index].strip()
-        clip_id = lines["files"][index].strip() if "files" in lines else f"{split}/{index}"
-        rows.append(
-            {
-                "id": clip_id,
-                "language": code,
-                "text": text,
-                "gloss": lines["gloss"][index].strip() if "gloss" in lines else "",
-                "prompt": make_prompt(text, code, seed=prompt_seed, key=clip_id)
+
+def _generate_rows(skels_path, texts, glosses, ids, layout, language, fps, prompt_seed, stamp):
+    layout = SkelsFormat(*layout)
+    with open(skels_path, encoding="utf-8-sig") as handle:
+        clips = (line for line in handle if line.strip())
+        for index, line in enumerate(clips):
+            where = f"{skels_path} line {index + 1}"
+            values, _ = parse_skels_line(line, where)
+            pose, confidence = decode_frames(values, layout)
+            text = texts[index]
+            prompt = (
+                make_prompt(text, language, seed=prompt_seed, key=ids[index])
                 if prompt_seed is not None and text
-                else "",
-                "pose": (pose * layout.scale).astype(np.float32),
-                "confidence": confidence,
-                "fps": fps,
-            }
-        )
-    return pose_dataset_from_rows(rows, source=f"{paths['skels']} line")
+                else ""
+            )
+            row = {"id": ids[index], "language": language, "text": text, "gloss": glosses[index], "prompt": prompt}
+            yield canonical_row(row | {"pose": pose, "confidence": confidence, "fps": fps}, where)
 
 
 def _format_frame_values(values: np.ndarray, decimals: int, missing: np.ndarray | None) -> list[str]:
@@ -256,9 +345,10 @@ def write_prompt2sign(
     layout = SkelsFormat.from_variant(variant, scale)
     directory = Path(directory)
     paths = _split_files(directory, split)
-    data = dataset.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
     has_confidence = "confidence" in dataset.column_names
     has_gloss = "gloss" in dataset.column_names
+    arrays = ["pose", "confidence"] if has_confidence else ["pose"]
+    data = dataset.with_format("numpy", columns=arrays, output_all_columns=True)
     for column in ("id", "text", "gloss"):
         if column in dataset.column_names:
             for row_id, value in zip(dataset["id"], dataset[column]):

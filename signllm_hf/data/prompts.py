@@ -36,7 +36,7 @@ _LOCAL_MENTIONS = {
     ("kvk", "ko"): ("한국 수어", "KSL"),
     ("tsm", "tr"): ("TİD", "Türk İşaret Dili"),
 }
-HELDOUT_FRACTION_PER_FIVE = 1  # one template in five is held out
+HELDOUT_FRACTION = 0.2
 
 
 @functools.cache
@@ -57,9 +57,12 @@ def _all_templates(spoken_language: str) -> tuple[str, ...]:
     return tuple(line for line in lines if line.strip() and not line.startswith("#"))
 
 
-def _is_heldout(template: str) -> bool:
-    # A content hash, not the position, so adding templates never moves an existing one between splits.
-    return zlib.crc32(template.encode("utf-8")) % 5 < HELDOUT_FRACTION_PER_FIVE
+@functools.cache
+def _heldout(spoken_language: str) -> frozenset[str]:
+    # The 20% of templates with the smallest content hash: fixed by the text, not the file order, so reordering the
+    # file changes nothing and adding a template moves at most one other across the boundary.
+    templates = sorted(_all_templates(spoken_language), key=lambda t: zlib.crc32(t.encode("utf-8")))
+    return frozenset(templates[: round(len(templates) * HELDOUT_FRACTION)])
 
 
 def prompt_templates(spoken_language: str, split: str | None = None) -> tuple[str, ...]:
@@ -69,7 +72,8 @@ def prompt_templates(spoken_language: str, split: str | None = None) -> tuple[st
         return templates
     if split not in ("train", "heldout"):
         raise ValueError(f"`split` must be None, 'train' or 'heldout', got {split!r}")
-    return tuple(t for t in templates if _is_heldout(t) == (split == "heldout"))
+    heldout = _heldout(spoken_language)
+    return tuple(t for t in templates if (t in heldout) == (split == "heldout"))
 
 
 def template_language(sign_language: str) -> str:

@@ -18,11 +18,11 @@ The bone list is the tree of the Prompt2Sign lifting tool: root = nose, each bon
 listed before children; left and right limbs share a length id, so a skeleton has 25 length parameters.
 
 Example:
-    >>> from signllm_hf.data.skeleton import NUM_JOINTS, BONES, JOINT_NAMES, joint_index
+    >>> from signllm_hf.data.skeleton import ANCESTORS, BONES, JOINT_NAMES, NUM_JOINTS, joint_index
     >>> NUM_JOINTS, len(BONES), JOINT_NAMES[joint_index("right_wrist")]
     (50, 49, 'right_wrist')
-    >>> [len(level) for level in TREE_LEVELS]
-    [1, 1, 2, 2, 2, 2, 10, 10, 10, 10]
+    >>> int(ANCESTORS[joint_index("right_hand_pinky_tip")].sum())  # bones from the nose to the pinky tip
+    9
 """
 
 from __future__ import annotations
@@ -117,15 +117,20 @@ BONE_PARENTS = np.array([b[0] for b in BONES], dtype=np.int64)
 BONE_CHILDREN = np.array([b[1] for b in BONES], dtype=np.int64)
 
 
-def _tree_levels() -> tuple[tuple[int, ...], ...]:
-    # Joints grouped by depth from the root: forward kinematics can then run one level at a time, vectorised.
-    depth = np.zeros(NUM_JOINTS, dtype=np.int64)
-    for parent, child, _ in BONES:  # parents come before children, so one pass suffices
-        depth[child] = depth[parent] + 1
-    return tuple(tuple(int(j) for j in np.flatnonzero(depth == d)) for d in range(depth.max() + 1))
+def _ancestor_matrix() -> np.ndarray:
+    # ANCESTORS[j, k] = 1 when bone k lies on the path from the root to joint j. A joint's position is the root's
+    # plus the offsets of those bones, so forward kinematics of every joint of every frame is one matrix product.
+    matrix = np.zeros((NUM_JOINTS, len(BONES)), dtype=np.float32)
+    bone_ending_at = {child: k for k, (_, child, _) in enumerate(BONES)}
+    for joint in range(NUM_JOINTS):
+        node = joint
+        while PARENTS[node] >= 0:
+            matrix[joint, bone_ending_at[node]] = 1.0
+            node = PARENTS[node]
+    return matrix
 
 
-TREE_LEVELS = _tree_levels()
+ANCESTORS = _ancestor_matrix()
 
 # Signer's left <-> right: a permutation of joints (apply to a pose and negate x to mirror a signer).
 MIRROR_PERMUTATION = np.array(

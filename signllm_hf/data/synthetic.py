@@ -29,6 +29,7 @@ import os
 import random
 import time
 import zlib
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -235,16 +236,21 @@ def sample_sentences(glosses: list[Gloss], grammar: Grammar, config: SyntheticCo
     sequences = sorted(pool)
     rng.shuffle(sequences)
     # Hold out random bigrams until enough sentences contain one; those sentences are dev/test only.
-    all_bigrams = sorted({b for s in sequences for b in _bigrams(s)})
+    carriers: dict[tuple[str, str], list[int]] = defaultdict(list)  # bigram -> sentences containing it
+    for position, sequence in enumerate(sequences):
+        for bigram in _bigrams(sequence):
+            carriers[bigram].append(position)
+    all_bigrams = sorted(carriers)
     rng.shuffle(all_bigrams)
     heldout: set[tuple[str, str]] = set()
-    evaluation = []
+    held_positions: set[int] = set()
     for bigram in all_bigrams:
-        if len(evaluation) >= config.dev_sentences + config.test_sentences:
+        if len(held_positions) >= config.dev_sentences + config.test_sentences:
             break
         heldout.add(bigram)
-        evaluation = [s for s in sequences if _bigrams(s) & heldout]
-    train_pool = [s for s in sequences if not _bigrams(s) & heldout]
+        held_positions.update(carriers[bigram])
+    evaluation = [s for position, s in enumerate(sequences) if position in held_positions]
+    train_pool = [s for position, s in enumerate(sequences) if position not in held_positions]
     if len(train_pool) < config.train_sentences or len(evaluation) < config.dev_sentences + config.test_sentences:
         raise ValueError(
             f"{code}: the grammar yields {len(train_pool)} training and {len(evaluation)} held-out sentences, fewer "

@@ -108,3 +108,59 @@ def test_load_errors(tmp_path):
     with pytest.raises(ValueError, match=r"no split 'test'; available: \['train'\]"):
         load_pose_dataset(out, split="test")
     assert json.loads((out / "stats.json").read_text())["splits"]["train"]["clips"] == 1
+
+
+def test_split_names_are_checked_and_never_merge(tmp_path):
+    data = pose_dataset_from_rows(pose_rows([3]))
+    with pytest.raises(ValueError, match="split name 'test-unseen' may only hold letters, digits and '_'"):
+        save_pose_dataset({"train": data, "test-unseen": data}, tmp_path / "bad")
+    out = save_pose_dataset({"test": data, "test_unseen": pose_dataset_from_rows(pose_rows([5, 6]))}, tmp_path / "ok")
+    loaded = load_pose_dataset(out)
+    assert {name: len(split) for name, split in loaded.items()} == {"test": 1, "test_unseen": 2}
+    assert {name: len(split) for name, split in load_dataset(str(out)).items()} == {"test": 1, "test_unseen": 2}
+
+
+def test_stats_ignore_unobserved_joints_and_floor_the_std():
+    rows = pose_rows([4, 4])
+    for row in rows:
+        row["pose"][:, 7] = 1000.0  # a placeholder for a joint never seen
+        row["confidence"][:, 7] = 0.0
+        row["pose"][:, 1] = 0.0  # a constant channel: the neck at the origin
+    stats = compute_pose_stats(pose_dataset_from_rows(rows))
+    assert stats["mean"][21:24] == [0.0, 0.0, 0.0] and stats["std"][21:24] == [1.0, 1.0, 1.0]
+    assert stats["std"][3:6] == [1e-3, 1e-3, 1e-3]
+    assert np.isfinite(stats["std"]).all() and min(stats["std"]) > 0
+
+
+def test_rows_are_validated():
+    rows = pose_rows([3, 3])
+    rows[1]["id"] = rows[0]["id"]
+    with pytest.raises(ValueError, match="duplicate id 'clip-0'"):
+        pose_dataset_from_rows(rows)
+    cases = [
+        ("fps", 0, "fps must be positive, got 0"),
+        ("fps", -5, "fps must be positive"),
+        ("confidence", np.full((3, 50), 7.0), r"confidence must lie in \[0, 1\]"),
+    ]
+    for field, value, message in cases:
+        rows = pose_rows([3])
+        rows[0][field] = value
+        with pytest.raises(ValueError, match=message):
+            pose_dataset_from_rows(rows)
+
+
+def test_plain_datasets_are_made_canonical_on_save(tmp_path):
+    from datasets import Dataset
+
+    plain = Dataset.from_dict(
+        {
+            "id": ["a", "b"],
+            "language": ["ASL", "DGS"],
+            "text": ["x", "y"],
+            "pose": [np.zeros((2, 50, 3))] * 2,
+            "extra": [1, 2],
+        }  # fmt: skip
+    )
+    loaded = load_pose_dataset(save_pose_dataset({"train": plain}, tmp_path / "c"), split="train")
+    assert loaded.features == POSE_FEATURES and loaded["language"] == ["ase", "gsg"]
+    np.testing.assert_array_equal(loaded[0]["confidence"], np.ones((2, 50)))

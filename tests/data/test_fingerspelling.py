@@ -146,3 +146,21 @@ def test_lexicon_errors(lexicon_dir, tmp_path):
     with pytest.raises(ValueError, match=r"the lexicon has no letters for \['kvk'\]"):
         build_fingerspelling_corpus(tmp_path / "x", lexicon_dir, languages=["KSL"], progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_duplicate_languages_and_segments(lexicon_dir, tmp_path):
+    custom = _tiny_lexicon(lexicon_dir, tmp_path / "lexicon", letters="AB")
+    stats = build_fingerspelling_corpus(tmp_path / "a", custom, languages=["bfi", "BSL"], progress=False)
+    assert sum(split["clips"] for split in stats["splits"].values()) == len(
+        {t for s in load_pose_dataset(tmp_path / "a").values() for t in s["text"]}
+    )
+    lexicon = FingerspellingLexicon.load(custom)
+    whole = _LetterClips(lexicon, 25.0).get(lexicon.spell("A", "bfi")[0])
+    index = (custom / "index.csv").read_text(encoding="utf-8").split("\n")
+    header, first = index[0].split(","), index[1].split(",")
+    first[header.index("start")], first[header.index("end")] = "200", "600"  # frames 5..15 at 25 fps
+    (custom / "index.csv").write_text("\n".join([index[0], ",".join(first), *index[2:]]), encoding="utf-8")
+    lexicon = FingerspellingLexicon.load(custom)
+    unit = next(u for vs in lexicon.units["bfi"].values() for u in vs if u.row == 2)
+    assert (unit.start_ms, unit.end_ms) == (200.0, 600.0)
+    assert _LetterClips(lexicon, 25.0).get(unit).num_frames <= 10 < whole.num_frames

@@ -55,3 +55,14 @@ def test_register_language_makes_a_new_code_usable_everywhere():
         register_language("toolong", "x")
     with pytest.raises(ValueError, match="already names gsg"):
         register_language("qzy", "Other", aliases=["DGS"])
+
+
+def test_updating_a_language_cannot_steal_aliases_and_renames_cleanly():
+    register_language("qzw", "Old Name Sign Language", aliases=["ONSL"])
+    with pytest.raises(ValueError, match="'DGS' already names gsg"):
+        register_language("qzw", "Old Name Sign Language", aliases=["DGS"])
+    assert canonical_language("DGS") == "gsg"
+    register_language("qzw", "New Name Sign Language")
+    assert canonical_language("New Name Sign Language") == "qzw" and canonical_language("ONSL") == "qzw"
+    with pytest.raises(UnknownLanguageError):
+        canonical_language("Old Name Sign Language")

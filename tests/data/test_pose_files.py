@@ -77,3 +77,11 @@ def test_unsupported_and_broken_files(tmp_path):
         read_pose_file(tmp_path / "broken.pose")
     with pytest.raises(FileNotFoundError, match="no such .pose file"):
         read_pose_file(tmp_path / "missing.pose")
+
+
+def test_normalising_without_shoulders_names_the_file():
+    pose_object, _ = _openpose_pose()
+    pose_object.body.confidence[:, 0, [2, 5]] = 0  # shoulders never detected
+    with pytest.raises(ValueError, match=r"clip.pose: cannot normalise.*normalize=False"):
+        from_pose_format(pose_object, source="clip.pose")
+    assert from_pose_format(pose_object, normalize=False, source="clip.pose").num_frames == 5

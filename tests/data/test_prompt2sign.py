@@ -48,6 +48,8 @@ def test_write_read_round_trip(phoenix_dir, tmp_path, variant):
         for a, b in zip(original[split]["pose"], again[split]["pose"]):
             assert a.shape == b.shape
             np.testing.assert_allclose(a, b, atol=1e-5)
+        for a, b in zip(original[split]["confidence"], again[split]["confidence"]):
+            np.testing.assert_array_equal(a, b)
         for column in ("id", "text", "gloss"):
             assert original[split][column] == again[split][column]
 
@@ -166,3 +168,73 @@ def test_rewrite_replaces_all_four_files(tmp_path):
     write_prompt2sign(pose_dataset_from_rows(pose_rows([5])), tmp_path, "test")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test.files", "test.gloss", "test.skels", "test.text"]
     assert [len(p) for p in read_prompt2sign(tmp_path, "test", language="ase")["pose"]] == [5]
+
+
+def test_tool_shaped_lines_markers_and_counter(tmp_path):
+    # A line as the Prompt2Sign tool writes it: value / 9 with 5 decimals, 0/NaN as 0.01600, counter round(i/T, 5).
+    rows = pose_rows([7])
+    values = rows[0]["pose"].reshape(7, 150) / 9
+    values[3, 30:33] = np.nan  # joint 10 missing in frame 3: the tool writes the 0.01600 triple
+    values[5, 2] = 0.0  # one exactly-zero coordinate: a lone 0.01600
+    cells = [["0.01600" if not np.isfinite(v) or v == 0 else f"{v:.5f}" for v in frame] for frame in values]
+    line = " ".join(" ".join(frame) + f" {round((t + 1) / 7, 5)}" for t, frame in enumerate(cells))
+    (tmp_path / "dev.skels").write_text(line + "\n", encoding="utf-8")
+    (tmp_path / "dev.text").write_text("a sentence\n", encoding="utf-8")
+    row = read_prompt2sign(tmp_path, "dev", language="ase")[0]
+    assert row["confidence"][3, 10] == 0 and row["confidence"].sum() == 7 * 50 - 1
+    expected = (rows[0]["pose"][2, 10] + rows[0]["pose"][4, 10]) / 2
+    np.testing.assert_allclose(row["pose"][3, 10], expected, atol=1e-3)
+    assert row["pose"][5, 0, 2] == pytest.approx(0.144, abs=1e-6)  # a lone marker stays a value (see decode_frames)
+
+
+def test_our_writer_with_few_decimals_still_reads_back(tmp_path):
+    dataset = pose_dataset_from_rows(pose_rows([7, 3]))
+    write_prompt2sign(dataset, tmp_path, "dev", variant="prompt2sign", decimals=4)  # first counter 0.1429
+    back = read_prompt2sign(tmp_path, "dev", language="ase")
+    np.testing.assert_allclose(back[0]["pose"], dataset[0]["pose"], atol=5e-4)
+    np.testing.assert_array_equal(back[1]["confidence"], dataset[1]["confidence"])
+
+
+def test_crlf_bom_trailing_blank_lines_and_hidden_files(tmp_path):
+    write_prompt2sign(pose_dataset_from_rows(pose_rows([3, 4])), tmp_path, "dev")
+    text = (tmp_path / "dev.text").read_text(encoding="utf-8")
+    (tmp_path / "dev.text").write_text("\ufeff" + text.replace("\n", "\r\n") + "\r\n\r\n", encoding="utf-8")
+    (tmp_path / "dev.skels").write_text((tmp_path / "dev.skels").read_text() + "\n\n", encoding="utf-8")
+    (tmp_path / ".dev.skels.k2j3.tmp.skels").write_text("left behind by a killed writer")
+    back = read_prompt2sign(tmp_path, language="ase")
+    assert list(back) == ["dev"]
+    assert back["dev"]["text"] == ["sentence number 0", "sentence number 1"]
+
+
+def test_undecodable_text_and_blank_lines_inside(tmp_path):
+    write_prompt2sign(pose_dataset_from_rows(pose_rows([3, 4])), tmp_path, "dev")
+    (tmp_path / "dev.text").write_bytes("über\nnoch\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"dev\.text: not UTF-8 text .*re-save it as UTF-8"):
+        read_prompt2sign(tmp_path, "dev", language="ase")
+    skels = (tmp_path / "dev.skels").read_text().split("\n")
+    (tmp_path / "dev.skels").write_text(skels[0] + "\n\n" + skels[1] + "\n")
+    with pytest.raises(ValueError, match=r"dev\.skels line 2: the line is empty"):
+        read_prompt2sign(tmp_path, "dev", language="ase")
+
+
+def test_reading_again_after_an_edit_is_not_stale(tmp_path):
+    write_prompt2sign(pose_dataset_from_rows(pose_rows([3])), tmp_path, "dev")
+    assert len(read_prompt2sign(tmp_path, "dev", language="ase")[0]["pose"]) == 3
+    write_prompt2sign(pose_dataset_from_rows(pose_rows([5])), tmp_path, "dev")
+    assert len(read_prompt2sign(tmp_path, "dev", language="ase")[0]["pose"]) == 5
+
+
+def test_duplicate_ids_in_files(phoenix_copy):
+    ids = (phoenix_copy / "dev.files").read_text().split("\n")
+    ids[1] = ids[0]
+    (phoenix_copy / "dev.files").write_text("\n".join(ids))
+    with pytest.raises(ValueError, match=r"dev\.files: duplicate clip ids \['dev/"):
+        read_prompt2sign(phoenix_copy, "dev", language="gsg")
+
+
+def test_datasets_without_optional_columns_can_be_written(tmp_path):
+    from datasets import Dataset
+
+    plain = Dataset.from_dict({"id": ["a"], "language": ["ASL"], "text": ["hi"], "pose": [np.zeros((2, 50, 3))]})
+    write_prompt2sign(plain, tmp_path, "test", variant="prompt2sign")
+    assert read_prompt2sign(tmp_path, "test", language="ase")[0]["pose"].shape == (2, 50, 3)

@@ -18,10 +18,16 @@ def test_tree_is_rooted_at_nose_and_ordered():
         assert parent in seen
         seen.add(child)
     assert seen == set(range(50))
-    assert sk.TREE_LEVELS[0] == (0,)
-    assert sum(len(level) for level in sk.TREE_LEVELS) == 50
-    depth = {j: d for d, level in enumerate(sk.TREE_LEVELS) for j in level}
-    assert all(depth[child] == depth[parent] + 1 for parent, child, _ in sk.BONES)
+
+
+def test_ancestor_matrix_is_forward_kinematics():
+    rng = np.random.default_rng(0)
+    offsets = rng.normal(size=(49, 3))
+    positions = np.zeros((50, 3))
+    for k, (parent, child, _) in enumerate(sk.BONES):  # the loop the matrix replaces
+        positions[child] = positions[parent] + offsets[k]
+    np.testing.assert_allclose(sk.ANCESTORS @ offsets, positions, atol=1e-12)
+    assert sk.ANCESTORS[0].sum() == 0 and sk.ANCESTORS[49].sum() == 9
 
 
 def test_hands_hang_from_the_body_wrists_and_share_length_ids():
