@@ -3,8 +3,11 @@
     signllm corpus fingerspelling OUT_DIR [--lexicon DIR] [--languages ase,gsg]
     signllm corpus synthetic OUT_DIR [--languages ase,gsg] [--vocab-size 30]
     signllm render INPUT --out clip.gif [--index N | --id ID] [--compare OTHER]
+    signllm convert openpose INPUT_DIR OUT_DIR [--text clips.tsv] [--language ase] [--split dev]
+    signllm convert {extract,lift,export} ...      (one stage at a time)
 
-Errors in the input are reported in one line (exit code 2); ``--traceback`` shows the full trace.
+Errors in the input are reported in one line (exit code 2); ``--traceback`` shows the full trace. ``convert``
+exits with 1 when it skipped any clip (the summary says which and why).
 """
 
 from __future__ import annotations
@@ -92,6 +95,86 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _conversion_options(args: argparse.Namespace):
+    from .conversion.pipeline import ConversionOptions  # noqa: PLC0415
+
+    names = ("language", "split", "fps", "text_path", "gloss_path", "max_missing_fraction", "solver", "skels_variant",
+             "tolerance")  # fmt: skip
+    given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    return ConversionOptions(**given, progress=not args.quiet)
+
+
+def _print_reports(reports, out_dir: str) -> int:
+    from .conversion.pipeline import write_summary  # noqa: PLC0415
+
+    write_summary(Path(out_dir), reports)
+    print(f"\n{'stage':<9}{'converted':>10}{'done before':>12}{'skipped':>9}{'seconds':>9}{'clips/s':>9}")
+    for report in reports:
+        print(
+            f"{report.stage:<9}{report.converted:>10}{report.already_done:>12}{len(report.skipped):>9}"
+            f"{report.seconds:>9.1f}{report.clips_per_second:>9.1f}"
+        )
+    skipped = {clip: reason for report in reports for clip, reason in report.skipped.items()}
+    for clip, reason in skipped.items():
+        print(f"skipped {clip}: {reason}")
+    for report in reports:
+        for warning in report.warnings[:10]:
+            print(f"warning ({report.stage}): {warning}")
+    print(f"summary: {Path(out_dir) / 'summary.json'}")
+    return 1 if skipped else 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from .conversion import pipeline  # noqa: PLC0415
+
+    options = _conversion_options(args)
+    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+    if args.stage == "openpose":
+        reports = pipeline.convert_openpose(args.input_dir, args.out_dir, options)
+    elif args.stage == "extract":
+        reports = [pipeline.extract_keypoints(args.input_dir, args.out_dir, options)]
+    elif args.stage == "lift":
+        reports = [pipeline.lift_keypoints(args.out_dir, options)]
+    else:
+        reports = [pipeline.export_dataset(args.out_dir, options)]
+    return _print_reports(reports, args.out_dir)
+
+
+def _add_convert_parsers(commands) -> None:
+    convert = commands.add_parser(
+        "convert", help="the Prompt2Sign tool: OpenPose JSON -> HDF5 -> 3D -> .skels / parquet"
+    ).add_subparsers(dest="stage", required=True)
+    descriptions = {
+        "openpose": "all stages: a folder of clip folders of OpenPose JSON (or .pose files) to a 3D dataset",
+        "extract": "stage 1: keypoints -> OUT_DIR/keypoints2d.h5",
+        "lift": "stage 2: OUT_DIR/keypoints2d.h5 -> OUT_DIR/poses3d.h5",
+        "export": "stage 3: OUT_DIR/poses3d.h5 -> OUT_DIR/{split}.skels/.text/.gloss/.files and OUT_DIR/dataset",
+    }
+    for stage, description in descriptions.items():
+        parser = convert.add_parser(stage, help=description, description=description)
+        if stage in ("openpose", "extract"):
+            parser.add_argument("input_dir", help="folder of clip folders (<clip>_<frame>_keypoints.json) / .pose")
+        parser.add_argument("out_dir")
+        if stage in ("openpose", "extract", "export"):
+            parser.add_argument("--text", dest="text_path", help="table of clip id and sentence (.tsv or .csv)")
+            parser.add_argument("--gloss", dest="gloss_path", help="table of clip id and gloss sequence")
+        if stage in ("openpose", "extract"):
+            parser.add_argument("--language", default="ase", help="sign language of the clips (default ase)")
+            parser.add_argument("--split", default="train", help="split of the clips (default train)")
+            parser.add_argument("--fps", type=float, default=25.0, help="frame rate of the videos (default 25)")
+            parser.add_argument("--max-missing-fraction", type=float, help="skip clips with more frames without a "
+                                "person than this (default 0.5)")  # fmt: skip
+        if stage in ("openpose", "lift"):
+            parser.add_argument("--solver", choices=["adam", "reference"], help="adam (default) or reference")
+            parser.add_argument("--tolerance", type=float, help="adam: stop below this relative improvement per 10 "
+                                "steps (default 0.01)")  # fmt: skip
+        if stage in ("openpose", "export"):
+            parser.add_argument("--skels-variant", choices=["progressive_transformers", "prompt2sign"],
+                                help=".skels variant to write (default progressive_transformers)")  # fmt: skip
+        parser.add_argument("--quiet", action="store_true", help="no progress bars")
+        parser.set_defaults(func=run_convert)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signllm", description="SignLLM for Hugging Face: data, models, tools.")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
@@ -124,6 +207,8 @@ def make_parser() -> argparse.ArgumentParser:
     synth.add_argument("--overwrite", action="store_true")
     synth.add_argument("--quiet", action="store_true")
     synth.set_defaults(func=run_synthetic)
+
+    _add_convert_parsers(commands)
 
     render = commands.add_parser("render", help="draw a clip as GIF/MP4 (or export it as .pose)")
     render.add_argument("input", help="a dataset folder, .parquet shard, Prompt2Sign folder, .skels or .pose file")

@@ -48,3 +48,43 @@ def pose_rows(lengths, language="ase", seed=0):
         }
         for i, n in enumerate(lengths)
     ]
+
+
+@pytest.fixture(scope="session")
+def how2sign_dir() -> Path:
+    """Three How2Sign clips as OpenPose JSON, with clips.tsv (tests/fixtures)."""
+    return FIXTURES / "how2sign_openpose"
+
+
+def known_motion(num_clips: int = 4, seed: int = 0) -> list[np.ndarray]:
+    """Known 3D motions on a rigid skeleton (the synthetic corpus's), (T, 50, 3) each."""
+    from signllm_hf.data.synthetic import SyntheticCorpusConfig, generate_synthetic_splits
+
+    config = SyntheticCorpusConfig(languages=("ase",), vocab_size=10, train_sentences=max(num_clips, 8),
+                                   dev_sentences=1, test_sentences=1, seed=seed)  # fmt: skip
+    rows, _ = generate_synthetic_splits(config)
+    return [row["pose"] for row in rows["train"][:num_clips]]
+
+
+def write_openpose_clip(folder: Path, keypoints: np.ndarray, body_values: int = 75, start: int = 0) -> Path:
+    """Write (T, 50, 3) x, y, confidence keypoints as an OpenPose JSON clip folder (BODY_25 or COCO-18 body)."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for t, frame in enumerate(keypoints):
+        body = np.zeros((body_values // 3, 3))
+        body[:8] = frame[:8]
+        person = {
+            "pose_keypoints_2d": body.reshape(-1).tolist(),
+            "hand_left_keypoints_2d": frame[8:29].reshape(-1).tolist(),
+            "hand_right_keypoints_2d": frame[29:50].reshape(-1).tolist(),
+        }
+        name = f"{folder.name}_{start + t:012d}_keypoints.json"
+        (folder / name).write_text(json.dumps({"version": 1.3, "people": [person]}), encoding="utf-8")
+    return folder
+
+
+def projected(pose: np.ndarray, pixels: float = 200.0, confidence: float = 0.9) -> np.ndarray:
+    """Orthographic image keypoints of a 3D pose in shoulder units: (T, 50, 3) x, y (pixels), confidence."""
+    xy = pose[..., :2] * pixels + np.array([640.0, 300.0])
+    return np.concatenate([xy, np.full(pose.shape[:2] + (1,), confidence)], axis=-1)

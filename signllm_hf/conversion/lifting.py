@@ -272,12 +272,18 @@ def solve_adam(
     batch: LiftingBatch,
     max_steps: int = 600,
     learning_rate: float = 0.02,
-    tolerance: float = 1e-3,
+    tolerance: float = 1e-2,
     check_every: int = 10,
 ) -> SolverResult:
     """Adam on the summed objective; stops once no clip improved by more than ``tolerance`` (relative) over the
     last ``check_every`` steps, or at ``max_steps``. Each clip's objective depends on its own parameters only and
-    Adam's update is elementwise, so clips do not interfere."""
+    Adam's update is elementwise, so clips do not interfere.
+
+    Why stop early: the reference objective's bone-length prior is not divided by the clip's size as the
+    reprojection term is, so driving the objective all the way down shrinks the hands (to 0.78 of their true length
+    on the synthetic benchmark) and moves joints off their 2D evidence, while the 3D error stays flat. At 1% per
+    10 steps (about 60-80 steps) the objective is already well below the reference's 1000-step value on every clip,
+    with the reference's 2D fidelity (benchmarks/lifting.py)."""
     started = time.perf_counter()
     params = batch.parameters()
     optimizer = torch.optim.Adam(params, lr=learning_rate)

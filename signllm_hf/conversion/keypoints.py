@@ -1,0 +1,192 @@
+"""Read 2D keypoints of a clip from pose estimator output, onto our 50 joints as (T, 50, 3) = x, y, confidence.
+
+Inputs:
+- an OpenPose folder: one JSON file per frame, ``<clip>_<frame>_keypoints.json``, with ``pose_keypoints_2d``
+  (BODY_25, or COCO-18 as written by OpenPose's COCO model and DWPose, whose first 8 joints are ours too) and
+  ``hand_left_keypoints_2d`` / ``hand_right_keypoints_2d`` (21 points each);
+- a pose-format ``.pose`` file (MediaPipe Holistic, OpenPose or ours), mapped by ``signllm_hf.data.pose_files``.
+
+Bad input raises :class:`SkippedClip` with a reason that names the file and the value, so a converter can skip the
+clip, report it and go on. Detection gaps are not errors: a frame with no person, or a frame number missing from the
+sequence, becomes a frame with confidence 0 (filled in later by interpolation), unless more than
+``max_missing_fraction`` of the clip is missing.
+
+Example:
+    >>> import json, pathlib, tempfile
+    >>> from signllm_hf.conversion.keypoints import read_openpose_folder
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "clip"
+    >>> folder.mkdir()
+    >>> person = {"pose_keypoints_2d": [1.0] * 75, "hand_left_keypoints_2d": [1.0] * 63,
+    ...           "hand_right_keypoints_2d": [1.0] * 63}
+    >>> for frame in range(3):
+    ...     _ = (folder / f"clip_{frame:012d}_keypoints.json").write_text(json.dumps({"people": [person]}))
+    >>> read_openpose_folder(folder).keypoints.shape
+    (3, 50, 3)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data.skeleton import NUM_JOINTS
+
+FRAME_FILE = re.compile(r"_(\d+)_keypoints\.json$")
+BODY_LAYOUTS = {75: "BODY_25", 54: "COCO_18"}  # values in pose_keypoints_2d -> layout; both start with our 8 joints
+HAND_VALUES = 21 * 3
+MAX_MISSING_FRACTION = 0.5
+
+
+class SkippedClip(Exception):  # noqa: N818 - it is a signal that a clip was skipped, with its reason
+    """A clip that cannot be converted; ``str(error)`` is the reason shown in the summary."""
+
+
+@dataclass
+class ClipKeypoints:
+    """2D keypoints of one clip: ``keypoints`` (T, 50, 3) float32 = x, y, confidence; where they came from."""
+
+    keypoints: np.ndarray
+    layout: str
+    source: str
+    missing_frames: int = 0
+
+
+def frame_files(folder: Path) -> list[tuple[int, Path]]:
+    """``(frame number, path)`` of the OpenPose files of a clip folder, in frame order."""
+    frames = []
+    for path in folder.iterdir():
+        match = FRAME_FILE.search(path.name)
+        if match:
+            frames.append((int(match.group(1)), path))
+    return sorted(frames)
+
+
+def _values(person: dict, key: str, path: Path, expected: tuple[int, ...]) -> np.ndarray:
+    if key not in person:
+        hint = " (run OpenPose with --hand)" if key.startswith("hand") else ""
+        raise SkippedClip(f"{path.name}: no {key}{hint}")
+    values = person[key]
+    if not isinstance(values, list) or len(values) not in expected:
+        size = len(values) if isinstance(values, list) else type(values).__name__
+        wanted = " or ".join(str(n) for n in expected)
+        raise SkippedClip(f"{path.name}: {key} has {size} values, expected {wanted}")
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1, 3)
+    except (TypeError, ValueError):
+        raise SkippedClip(f"{path.name}: {key} holds values that are not numbers") from None
+    if not np.isfinite(array).all():
+        raise SkippedClip(f"{path.name}: {key} contains NaN/inf")
+    return array
+
+
+def _person_keypoints(person: dict, path: Path) -> tuple[np.ndarray, str]:
+    body = _values(person, "pose_keypoints_2d", path, tuple(BODY_LAYOUTS))
+    left = _values(person, "hand_left_keypoints_2d", path, (HAND_VALUES,))
+    right = _values(person, "hand_right_keypoints_2d", path, (HAND_VALUES,))
+    return np.concatenate([body[:8], left, right]), BODY_LAYOUTS[body.size]
+
+
+def read_openpose_frame(path: Path) -> tuple[np.ndarray | None, str | None]:
+    """One frame: ``(keypoints (50, 3), layout)``, or ``(None, None)`` when no person was detected.
+
+    With several people, the one with the highest mean confidence over the 8 upper-body joints is the signer.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SkippedClip(f"{path.name}: malformed JSON ({error})") from None
+    people = data.get("people") if isinstance(data, dict) else None
+    if not isinstance(people, list):
+        raise SkippedClip(f"{path.name}: no 'people' list; is this OpenPose output?")
+    candidates = [_person_keypoints(person, path) for person in people if isinstance(person, dict)]
+    if not candidates:
+        return None, None
+    return max(candidates, key=lambda candidate: candidate[0][:8, 2].mean())
+
+
+def read_openpose_folder(
+    folder: str | os.PathLike, max_missing_fraction: float = MAX_MISSING_FRACTION
+) -> ClipKeypoints:
+    """All frames of an OpenPose clip folder. Gaps in the frame numbers and frames without a person become frames
+    with confidence 0; the clip is skipped when that is more than ``max_missing_fraction`` of it."""
+    folder = Path(folder)
+    files = frame_files(folder)
+    if not files:
+        raise SkippedClip(f"{folder.name}: no *_keypoints.json files (an empty clip folder)")
+    first = files[0][0]
+    count = files[-1][0] - first + 1
+    keypoints = np.zeros((count, NUM_JOINTS, 3), dtype=np.float32)
+    layouts, present = set(), 0
+    for number, path in files:
+        frame, layout = read_openpose_frame(path)
+        if frame is not None:
+            keypoints[number - first] = frame
+            layouts.add(layout)
+            present += 1
+    if len(layouts) > 1:
+        raise SkippedClip(f"{folder.name}: frames mix body layouts {sorted(layouts)}")
+    return _checked(ClipKeypoints(keypoints, layouts.pop() if layouts else "BODY_25", str(folder), count - present),
+                    folder.name, max_missing_fraction)  # fmt: skip
+
+
+def read_pose_format_file(
+    path: str | os.PathLike, max_missing_fraction: float = MAX_MISSING_FRACTION
+) -> ClipKeypoints:
+    """A ``.pose`` file's x, y and confidence on our 50 joints (its own pixel coordinates, not normalised)."""
+    from ..data.pose_files import read_pose_file  # noqa: PLC0415 - pose-format is only needed for .pose inputs
+
+    path = Path(path)
+    try:
+        clip = read_pose_file(path, normalize=False)
+    except (ValueError, FileNotFoundError) as error:
+        raise SkippedClip(str(error)) from None
+    keypoints = np.concatenate([clip.pose[..., :2], clip.confidence[..., None]], axis=-1).astype(np.float32)
+    missing = int((clip.confidence[:, :8].max(axis=1) <= 0).sum())
+    return _checked(ClipKeypoints(keypoints, "pose-format", str(path), missing), path.name, max_missing_fraction)
+
+
+def _checked(clip: ClipKeypoints, name: str, max_missing_fraction: float) -> ClipKeypoints:
+    frames = len(clip.keypoints)
+    if frames < 2:
+        raise SkippedClip(f"{name}: {frames} frame; a clip needs at least 2 frames to be lifted")
+    if clip.missing_frames > max_missing_fraction * frames:
+        raise SkippedClip(
+            f"{name}: {clip.missing_frames} of {frames} frames have no person (more than "
+            f"{math.floor(100 * max_missing_fraction)}%)"
+        )
+    if not (clip.keypoints[..., 2] > 0).any():
+        raise SkippedClip(f"{name}: no keypoint has a positive confidence")
+    return clip
+
+
+def find_clips(input_dir: str | os.PathLike) -> dict[str, Path]:
+    """Clip id -> source: every sub-folder holding ``*_keypoints.json`` files (or none: an empty clip folder is
+    reported, not ignored) and every ``.pose`` file, directly under ``input_dir``."""
+    input_dir = Path(input_dir)
+    if not input_dir.is_dir():
+        raise FileNotFoundError(f"{input_dir}: no such folder")
+    clips = {}
+    for entry in sorted(input_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() or entry.suffix == ".pose":
+            clip_id = entry.name if entry.is_dir() else entry.stem
+            if clip_id in clips:
+                raise ValueError(f"{input_dir}: two inputs share the clip id {clip_id!r} ({clips[clip_id]}, {entry})")
+            clips[clip_id] = entry
+    if not clips:
+        raise FileNotFoundError(f"{input_dir}: no clip folders of OpenPose JSON and no .pose files")
+    return clips
+
+
+def read_clip(source: Path, max_missing_fraction: float = MAX_MISSING_FRACTION) -> ClipKeypoints:
+    """An OpenPose folder or a ``.pose`` file."""
+    if source.is_dir():
+        return read_openpose_folder(source, max_missing_fraction)
+    return read_pose_format_file(source, max_missing_fraction)

@@ -1,0 +1,356 @@
+"""The Prompt2Sign tool as three resumable stages: keypoints -> HDF5, 2D -> 3D, 3D -> .skels and parquet.
+
+    OUT_DIR/keypoints2d.h5   stage 1 (extract): raw 2D keypoints + confidence per clip, with the clip's split,
+                             language, text, gloss and fps as attributes
+    OUT_DIR/poses3d.h5       stage 2 (lift): 3D poses per clip, in our corpus convention (neck at the origin, one
+                             unit = the shoulder width, x right, y down, z away from the camera), + confidence
+    OUT_DIR/{split}.skels    stage 3 (export): .skels/.text/.gloss/.files per split, and the canonical parquet
+    OUT_DIR/dataset/         dataset of the data layer (every split stored so far)
+    OUT_DIR/summary.json     per stage: clips converted, skipped and why, time
+
+Every stage skips clips already done, so an interrupted run continues where it stopped; results are written in
+atomic parts (see ``store.py``) and lifting batches are a fixed function of the whole clip set, so a resumed run
+gives the same output as an uninterrupted one. Several runs with different ``--split`` can share one OUT_DIR.
+
+Example (two tiny clips of random OpenPose keypoints; ``signllm convert openpose IN OUT`` does the same):
+    >>> import json, pathlib, tempfile, numpy as np
+    >>> from signllm_hf.conversion.pipeline import ConversionOptions, convert_openpose, load_converted
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for clip in ("clip_a", "clip_b"):
+    ...     (root / "in" / clip).mkdir(parents=True)
+    ...     for frame in range(6):
+    ...         values = lambda n: np.c_[rng.uniform(0, 500, (n, 2)), np.ones(n)].ravel().tolist()
+    ...         person = {"pose_keypoints_2d": values(25), "hand_left_keypoints_2d": values(21),
+    ...                   "hand_right_keypoints_2d": values(21)}
+    ...         path = root / "in" / clip / f"{clip}_{frame:012d}_keypoints.json"
+    ...         _ = path.write_text(json.dumps({"people": [person]}))
+    >>> reports = convert_openpose(root / "in", root / "out", ConversionOptions(language="DGS", progress=False))
+    >>> [(r.stage, r.converted) for r in reports]
+    [('extract', 2), ('lift', 2), ('export', 2)]
+    >>> load_converted(root / "out", split="train")[0]["pose"].shape
+    (6, 50, 3)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..data.atomic import atomic_path
+from ..data.dataset import load_pose_dataset, pose_dataset_from_rows, save_pose_dataset
+from ..data.languages import canonical_language
+from ..data.prompt2sign import write_prompt2sign
+from ..data.prompts import make_prompt
+from ..data.skeleton import shoulder_width
+from .keypoints import MAX_MISSING_FRACTION, SkippedClip, find_clips, read_clip
+from .lifting import LiftingBatch, prepare_keypoints, solve_adam, solve_reference
+from .store import ClipStore
+
+ID_COLUMNS = ("id", "clip", "clip_id", "name", "video_name", "sentence_name", "file", "files")
+TEXT_COLUMNS = ("text", "sentence", "translation", "gloss", "glosses")
+
+
+@dataclass
+class ConversionOptions:
+    """What the stages need besides the folders. ``text_path`` / ``gloss_path``: tables of clip id and sentence."""
+
+    language: str = "ase"
+    split: str = "train"
+    fps: float = 25.0
+    text_path: str | None = None
+    gloss_path: str | None = None
+    max_missing_fraction: float = MAX_MISSING_FRACTION
+    solver: str = "adam"
+    tolerance: float = 1e-2  # Adam's stopping rule: relative improvement per 10 steps
+    batch_frames: int = 16384  # padded frames per lifting batch (clips x longest clip)
+    max_batch_clips: int = 64
+    skels_variant: str = "progressive_transformers"
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.language = canonical_language(self.language)
+        if self.fps <= 0:
+            raise ValueError(f"`fps` must be positive, got {self.fps}")
+        if self.solver not in ("adam", "reference"):
+            raise ValueError(f"`solver` must be 'adam' or 'reference', got {self.solver!r}")
+        if not 0 <= self.max_missing_fraction <= 1:
+            raise ValueError(f"`max_missing_fraction` must lie in [0, 1], got {self.max_missing_fraction}")
+
+
+@dataclass
+class StageReport:
+    """What a stage did: clips converted, skipped (id -> reason), warnings, and how long it took."""
+
+    stage: str
+    converted: int = 0
+    already_done: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def clips_per_second(self) -> float:
+        return self.converted / self.seconds if self.seconds > 0 else 0.0
+
+
+def read_sentence_table(path: str | os.PathLike) -> dict[str, str]:
+    """Clip id -> sentence from a ``.tsv`` / ``.csv`` table: two columns, or a header naming an id column (``id``,
+    ``clip``, ``SENTENCE_NAME``, ...) and a text column (``text``, ``sentence``, ``SENTENCE``, ...). Quotes allowed."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such sentence table")
+    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = [row for row in csv.reader(handle, delimiter=delimiter) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ValueError(f"{path}: the table is empty")
+    header = [cell.strip().lower() for cell in rows[0]]
+    id_column, text_column = 0, 1
+    has_header = any(name in ID_COLUMNS for name in header)
+    if has_header:
+        id_column = next(i for i, name in enumerate(header) if name in ID_COLUMNS)
+        text_column = next((i for i, name in enumerate(header) if name in TEXT_COLUMNS), None)
+        if text_column is None:
+            raise ValueError(f"{path}: the header {rows[0]} names no text column (one of {TEXT_COLUMNS})")
+        rows = rows[1:]
+    table = {}
+    for number, row in enumerate(rows, start=2 if has_header else 1):
+        if len(row) <= max(id_column, text_column):
+            raise ValueError(f"{path} line {number}: expected an id and a sentence separated by {delimiter!r}")
+        clip_id, text = row[id_column].strip(), " ".join(row[text_column].split())
+        if clip_id in table and table[clip_id] != text:
+            raise ValueError(f"{path} line {number}: clip {clip_id!r} has two different sentences")
+        table[clip_id] = text
+    return table
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stage 1: keypoints -> keypoints2d.h5
+
+
+def keypoint_store(out_dir: Path) -> ClipStore:
+    return ClipStore(out_dir / "keypoints2d.h5", fields=("keypoints",))
+
+
+def pose_store(out_dir: Path) -> ClipStore:
+    return ClipStore(out_dir / "poses3d.h5", fields=("pose", "confidence"))
+
+
+def extract_keypoints(input_dir: str | os.PathLike, out_dir: str | os.PathLike, options: ConversionOptions):
+    """Read every clip of ``input_dir`` (OpenPose folders, ``.pose`` files) into ``keypoints2d.h5``."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    report = StageReport("extract")
+    sources = find_clips(input_dir)
+    texts = read_sentence_table(options.text_path) if options.text_path else None
+    glosses = read_sentence_table(options.gloss_path) if options.gloss_path else {}
+    if texts is not None:
+        unmatched = sorted(set(texts) - set(sources))
+        if unmatched:
+            report.warnings.append(f"{len(unmatched)} id(s) of {options.text_path} have no clip: {unmatched[:5]}")
+    store = keypoint_store(out_dir)
+    done = store.done_ids()
+    pending = [clip_id for clip_id in sources if clip_id not in done]
+    report.already_done = len(sources) - len(pending)
+    batch: dict[str, tuple] = {}
+    for clip_id in tqdm(pending, desc="extract keypoints", unit="clip", disable=not options.progress):
+        if texts is not None and clip_id not in texts:
+            report.skipped[clip_id] = f"no sentence for this clip in {Path(options.text_path).name}"
+            continue
+        try:
+            clip = read_clip(sources[clip_id], options.max_missing_fraction)
+        except SkippedClip as reason:
+            report.skipped[clip_id] = str(reason)
+            continue
+        attributes = {
+            "split": options.split,
+            "language": options.language,
+            "text": texts.get(clip_id, "") if texts is not None else "",
+            "gloss": glosses.get(clip_id, ""),
+            "fps": options.fps,
+            "layout": clip.layout,
+            "source": clip.source,
+            "missing_frames": clip.missing_frames,
+        }
+        batch[clip_id] = ({"keypoints": clip.keypoints}, attributes)
+        report.converted += 1
+        if len(batch) >= 64:
+            store.write_part(batch)
+            batch = {}
+    store.write_part(batch)
+    store.merge()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stage 2: keypoints2d.h5 -> poses3d.h5
+
+
+def plan_batches(lengths: dict[str, int], batch_frames: int, max_batch_clips: int) -> list[list[str]]:
+    """Clips grouped into lifting batches: sorted by (length, id), cut when padded size or count would overflow.
+
+    A pure function of the whole clip set, so a resumed run rebuilds exactly the batches of an uninterrupted one.
+    """
+    batches: list[list[str]] = [[]]
+    for clip_id in sorted(lengths, key=lambda c: (lengths[c], c)):
+        current = batches[-1]
+        longest = max([lengths[c] for c in current] + [lengths[clip_id]])
+        if current and ((len(current) + 1) * longest > batch_frames or len(current) >= max_batch_clips):
+            batches.append([clip_id])
+        else:
+            current.append(clip_id)
+    return [b for b in batches if b]
+
+
+def to_corpus_units(pose: np.ndarray) -> np.ndarray:
+    """A lifted clip in the convention of our corpora: neck (mean over the clip) at the origin, median shoulder width
+    1, z away from the camera.
+
+    Algorithm 1 starts every bone with non-negative depth from its parent; orthographic 2D cannot tell in front from
+    behind, and the objective does not change when all depths flip. We take the start's choice to mean "towards the
+    camera", so hands come out in front of the body, as a signer facing the camera holds them (and as in the
+    synthetic corpus): z is negated.
+    """
+    width = float(np.median(shoulder_width(pose)))
+    centred = (pose - pose[:, 1].mean(axis=0)) / max(width, 1e-6)
+    return (centred * np.array([1.0, 1.0, -1.0])).astype(np.float32)
+
+
+def lift_keypoints(out_dir: str | os.PathLike, options: ConversionOptions) -> StageReport:
+    """Lift every clip of ``keypoints2d.h5`` not yet in ``poses3d.h5``, batch by batch."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    report = StageReport("lift")
+    source = keypoint_store(out_dir)
+    if not source.path.is_file():
+        raise FileNotFoundError(f"{source.path}: missing; run the extract stage first (signllm convert extract)")
+    clips = {clip_id: (arrays["keypoints"], attributes) for clip_id, arrays, attributes in source.items()}
+    target = pose_store(out_dir)
+    done = target.done_ids()
+    report.already_done = len(done & set(clips))
+    batches = plan_batches({c: len(k) for c, (k, _) in clips.items()}, options.batch_frames, options.max_batch_clips)
+    todo = [batch for batch in batches if not set(batch) <= done]
+    bar = tqdm(total=sum(len(b) for b in todo), desc="lift to 3D", unit="clip", disable=not options.progress)
+    for batch_ids in todo:
+        prepared = [prepare_keypoints(clips[clip_id][0]) for clip_id in batch_ids]
+        batch = LiftingBatch.from_clips(prepared, seed=options.seed)
+        if options.solver == "adam":
+            result = solve_adam(batch, tolerance=options.tolerance)
+        else:
+            result = solve_reference(batch)
+        positions = result.positions()
+        part = {}
+        for index, clip_id in enumerate(batch_ids):
+            if clip_id in done:
+                continue
+            keypoints, attributes = clips[clip_id]
+            pose = to_corpus_units(positions[index, : len(keypoints)])
+            terms = {f"objective_{k}": float(v[index]) for k, v in result.objectives.items()}
+            attributes = attributes | terms | {"solver": options.solver, "solver_steps": result.steps}
+            part[clip_id] = ({"pose": pose, "confidence": prepared[index].weights}, attributes)
+        target.write_part(part)
+        report.converted += len(part)
+        bar.update(len(batch_ids))
+    bar.close()
+    target.merge()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stage 3: poses3d.h5 -> .skels / .text / .gloss / .files and the parquet dataset
+
+
+def export_dataset(out_dir: str | os.PathLike, options: ConversionOptions) -> StageReport:
+    """Write every split of ``poses3d.h5`` as Prompt2Sign text files and as the canonical parquet dataset."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    report = StageReport("export")
+    store = pose_store(out_dir)
+    if not store.path.is_file():
+        raise FileNotFoundError(f"{store.path}: missing; run the lift stage first (signllm convert lift)")
+    texts = read_sentence_table(options.text_path) if options.text_path else {}
+    glosses = read_sentence_table(options.gloss_path) if options.gloss_path else {}
+    rows: dict[str, list[dict]] = {}
+    for clip_id, arrays, attributes in store.items():
+        text = texts.get(clip_id, attributes.get("text", ""))
+        if options.text_path and clip_id not in texts:
+            report.skipped[clip_id] = f"no sentence for this clip in {Path(options.text_path).name}"
+            continue
+        if not text:
+            report.warnings.append(f"{clip_id}: no text (pass --text clips.tsv)")
+        rows.setdefault(attributes["split"], []).append(
+            {
+                "id": clip_id,
+                "language": attributes["language"],
+                "text": text,
+                "gloss": glosses.get(clip_id, attributes.get("gloss", "")),
+                "prompt": make_prompt(text, attributes["language"], seed=options.seed, key=clip_id) if text else "",
+                "pose": arrays["pose"],
+                "confidence": arrays["confidence"],
+                "fps": attributes["fps"],
+            }
+        )
+    if not rows:
+        raise ValueError(f"{store.path}: no clip to export")
+    splits = {name: pose_dataset_from_rows(items, source=f"{name} clip") for name, items in sorted(rows.items())}
+    for name, split in splits.items():
+        write_prompt2sign(split, out_dir, name, variant=options.skels_variant)
+        report.converted += len(split)
+    extra = {
+        "name": f"signllm conversion of {out_dir.name}",
+        "description": "OpenPose / pose-format keypoints lifted to 3D with signllm_hf.conversion.",
+        "source": str(out_dir),
+        "builder": "convert",
+        "solver": options.solver,
+        "scale": 1.0,
+        "coordinates": "neck origin, shoulder width 1, x right, y down, z away from the camera",
+    }
+    save_pose_dataset(splits, out_dir / "dataset", extra_stats=extra, overwrite=True)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# All stages, and the summary
+
+
+def write_summary(out_dir: Path, reports: list[StageReport]) -> dict:
+    """Merge stage reports into ``summary.json`` (earlier stages' entries are kept) and return it."""
+    path = out_dir / "summary.json"
+    summary = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    for report in reports:
+        entry = asdict(report) | {"clips_per_second": round(report.clips_per_second, 2)}
+        entry["seconds"] = round(report.seconds, 2)
+        summary[report.stage] = entry
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return summary
+
+
+def convert_openpose(
+    input_dir: str | os.PathLike, out_dir: str | os.PathLike, options: ConversionOptions
+) -> list[StageReport]:
+    """All three stages; returns their reports (also merged into ``OUT_DIR/summary.json``)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports = [extract_keypoints(input_dir, out_dir, options)]
+    reports.append(lift_keypoints(out_dir, options))
+    reports.append(export_dataset(out_dir, options))
+    write_summary(out_dir, reports)
+    return reports
+
+
+def load_converted(out_dir: str | os.PathLike, split: str | None = None):
+    """The parquet dataset written by the export stage."""
+    return load_pose_dataset(Path(out_dir) / "dataset", split=split)
