@@ -5,6 +5,7 @@
     signllm render INPUT --out clip.gif [--index N | --id ID] [--compare OTHER]
     signllm convert openpose INPUT_DIR OUT_DIR [--text clips.tsv] [--language ase] [--split dev]
     signllm convert {extract,lift,export} ...      (one stage at a time)
+    signllm generate MODEL_DIR "text" --language ase --out out.pose [--gif out.gif]
 
 Errors in the input are reported in one line (exit code 2); ``--traceback`` shows the full trace. ``convert``
 exits with 1 when it skipped any clip (the summary says which and why).
@@ -92,6 +93,24 @@ def run_render(args: argparse.Namespace) -> int:
         titles.append(other_title)
     render_clips(clips, out, titles=titles, size=args.size, fps=args.fps, y_up=args.y_up)
     print(f"wrote {out} ({max(c.num_frames for c in clips)} frames)")
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from transformers import pipeline  # noqa: PLC0415
+
+    import signllm_hf  # noqa: F401, PLC0415 - registers the text-to-pose task
+
+    if not Path(args.model_dir).is_dir():
+        raise FileNotFoundError(f"{args.model_dir}: no such model folder (expected config.json + model.safetensors)")
+    signer = pipeline("text-to-pose", model=args.model_dir, device=args.device)
+    options = {"language": args.language, "pose_path": args.out, "gif_path": args.gif, "max_frames": args.max_frames}
+    result = signer(args.text, **{k: v for k, v in options.items() if v is not None})
+    frames = len(result["pose"])
+    print(f"{result['language']}: {frames} frames ({frames / result['fps']:.2f} s at {result['fps']:g} fps)")
+    for key in ("pose_path", "gif_path"):
+        if key in result:
+            print(f"wrote {result[key]}")
     return 0
 
 
@@ -209,6 +228,16 @@ def make_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=run_synthetic)
 
     _add_convert_parsers(commands)
+
+    generate = commands.add_parser("generate", help="text -> pose with a trained model (.pose and/or GIF/MP4)")
+    generate.add_argument("model_dir", help="a saved SignLLM model folder (config.json, weights, tokenizer)")
+    generate.add_argument("text", help="the text to sign")
+    generate.add_argument("--language", help="sign language (optional when the model has one)")
+    generate.add_argument("--out", help="write the pose here (.pose)")
+    generate.add_argument("--gif", help="write an animation here (.gif or .mp4)")
+    generate.add_argument("--max-frames", type=int, help="cap on generated frames (default: the model's)")
+    generate.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    generate.set_defaults(func=run_generate)
 
     render = commands.add_parser("render", help="draw a clip as GIF/MP4 (or export it as .pose)")
     render.add_argument("input", help="a dataset folder, .parquet shard, Prompt2Sign folder, .skels or .pose file")

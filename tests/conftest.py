@@ -88,3 +88,20 @@ def projected(pose: np.ndarray, pixels: float = 200.0, confidence: float = 0.9) 
     """Orthographic image keypoints of a 3D pose in shoulder units: (T, 50, 3) x, y (pixels), confidence."""
     xy = pose[..., :2] * pixels + np.array([640.0, 300.0])
     return np.concatenate([xy, np.full(pose.shape[:2] + (1,), confidence)], axis=-1)
+
+
+TINY_OPTIONS = {"vocab_size": 320, "d_model": 32, "ffn_dim": 64, "attention_heads": 2, "encoder_layers": 1,
+                "decoder_layers": 2, "dropout": 0.0, "languages": ["ase", "gsg"], "max_frames": 24}  # fmt: skip
+
+
+def tiny_config(**overrides):
+    """A SignLLM config small enough for unit tests (two languages, width 32)."""
+    from signllm_hf import SignLLMConfig
+
+    return SignLLMConfig(**{**TINY_OPTIONS, **overrides})
+
+
+def text_tokenizer(texts=("hello world", "the sky is blue", "guten morgen", "am meer wird es freundlich")):
+    from signllm_hf.tokenization_signllm import train_text_tokenizer
+
+    return train_text_tokenizer(list(texts), vocab_size=300)

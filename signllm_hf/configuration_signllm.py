@@ -1,0 +1,195 @@
+"""SignLLM configuration: sizes, Progressive Transformers options, generation defaults, languages, data statistics.
+
+This file and ``modeling_signllm.py`` are self-contained (only relative imports between them), so a saved model
+loads with ``trust_remote_code=True`` where signllm-hf is not installed.
+
+Example:
+    >>> from signllm_hf import SignLLMConfig
+    >>> config = SignLLMConfig.from_preset("base", languages=["ASL", "GSL"])
+    >>> config.d_model, config.encoder_layers, config.attention_heads, config.languages
+    (512, 2, 4, ['ase', 'gsg'])
+    >>> config.output_size  # 150 pose values + the counter
+    151
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+
+from transformers import PreTrainedConfig
+
+try:  # the registry resolves "GSL" -> "gsg"; without the package (the Hub route) codes are taken as written
+    from signllm_hf.data.languages import canonical_language as _canonical_language
+except ImportError:  # pragma: no cover - exercised by the trust_remote_code test in a bare environment
+
+    def _canonical_language(code: str) -> str:
+        return code.strip().lower()
+
+
+POSE_DIM = 150  # 50 joints x (x, y, z)
+# The paper's Setup: Base = 2 + 2 layers, 4 heads, width 512 / FFN 2048; Large and Super scale the widths 2x and 4x.
+PRESETS = {
+    "base": {"d_model": 512, "ffn_dim": 2048, "encoder_layers": 2, "decoder_layers": 2, "attention_heads": 4},
+    "large": {"d_model": 1024, "ffn_dim": 4096, "encoder_layers": 2, "decoder_layers": 2, "attention_heads": 4},
+    "super": {"d_model": 2048, "ffn_dim": 8192, "encoder_layers": 2, "decoder_layers": 2, "attention_heads": 4},
+}
+MODES = ("mlsf", "prompt2langgloss")
+STOP_RULES = ("counter", "length", "threshold")
+
+
+class SignLLMConfig(PreTrainedConfig):
+    r"""Configuration of [`SignLLMForPoseGeneration`].
+
+    Text encoder:
+        vocab_size, pad_token_id, bos_token_id, eos_token_id: the text tokenizer's vocabulary and special ids.
+        max_text_length: longest token sequence the encoder reads; longer inputs are truncated with a warning.
+        text_encoder: the config (a dict, as ``AutoConfig.to_dict()``) of a pretrained transformers encoder used
+            instead of the encoder trained from scratch; ``freeze_text_encoder`` keeps its weights fixed.
+    Transformer:
+        d_model, encoder_layers, decoder_layers, attention_heads, ffn_dim, dropout, attention_dropout, activation,
+        layer_norm_eps, initializer_range.
+    Pose format:
+        pose_dim: values per frame (150); the model adds the counter channel when ``use_counter``.
+        fps: frame rate of the training data (returned with generated poses).
+        pose_mean, pose_std: per-channel statistics of the data (``stats.json``); the model works on normalised
+            values and maps its outputs back to the data's coordinates.
+    Progressive Transformers options:
+        future_prediction: besides the next frame, predict this many further frames (a training signal only).
+        gaussian_noise: std of the noise added to the decoder's input frames in training (in normalised units).
+        just_counter: feed the decoder only the previous counter value, not the previous frame (the model then never
+            reads its own poses back, so they cannot drift).
+        counter_loss_weight: weight of the counter channel in the loss, relative to one pose channel (1 = the
+            counter is one channel among 151, as in Progressive Transformers; larger values sharpen the stop).
+    Generation:
+        max_frames: hard cap on generated frames.
+        stop_rule: ``"length"`` stops when the predicted counter says the clip is complete (its estimate of the
+            total length, (t + 1) / c_t, is reached). ``"counter"`` (default) also stops when the counter falls by
+            more than ``stop_drop`` from a peak of at least ``stop_peak``, and ends the clip at the peak: a model
+            that undershoots 1 near the end still marks it by turning back (Progressive Transformers cut at the
+            counter's maximum for the same reason). Free-running counters wobble by 0.1-0.2 mid-clip, below about
+            0.6, hence the high ``stop_peak``. ``"threshold"`` stops when the counter reaches ``stop_threshold``.
+    Multilingual:
+        languages: ISO 639-3 codes (aliases accepted); mode ``"mlsf"`` builds one encoder-decoder group per language
+            with no shared parameters, ``"prompt2langgloss"`` one shared group.
+    """
+
+    model_type = "signllm"
+    attribute_map = {"hidden_size": "d_model", "num_attention_heads": "attention_heads"}
+
+    # text encoder
+    vocab_size: int = 8000
+    pad_token_id: int = 0
+    bos_token_id: int = 1
+    eos_token_id: int = 2
+    max_text_length: int = 128
+    text_encoder: dict | None = None
+    freeze_text_encoder: bool = False
+    # transformer
+    d_model: int = 512
+    encoder_layers: int = 2
+    decoder_layers: int = 2
+    attention_heads: int = 4
+    ffn_dim: int = 2048
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    activation: str = "relu"
+    layer_norm_eps: float = 1e-5
+    initializer_range: float = 0.02
+    # pose format
+    pose_dim: int = POSE_DIM
+    use_counter: bool = True
+    fps: float = 25.0
+    pose_mean: list[float] | None = None
+    pose_std: list[float] | None = None
+    # progressive transformers options
+    future_prediction: int = 0
+    gaussian_noise: float = 0.0
+    just_counter: bool = False
+    counter_loss_weight: float = 1.0
+    # generation
+    max_frames: int = 400
+    stop_rule: str = "counter"
+    stop_threshold: float = 0.95
+    stop_drop: float = 0.02
+    stop_peak: float = 0.9
+    use_cache: bool = True
+    # multilingual
+    languages: list[str] = field(default_factory=lambda: ["ase"])
+    mode: str = "mlsf"
+    preset: str | None = None
+    is_encoder_decoder: bool = True
+
+    def __post_init__(self, **kwargs):
+        self.languages = list(dict.fromkeys(_canonical_language(code) for code in self.languages))
+        self._validate()
+        super().__post_init__(**kwargs)
+
+    def _validate(self) -> None:
+        def check(condition: bool, message: str) -> None:
+            if not condition:
+                raise ValueError(message)
+
+        check(self.mode in MODES, f"`mode` must be one of {MODES}, got {self.mode!r}")
+        check(len(self.languages) > 0, "`languages` must name at least one sign language")
+        heads = self.attention_heads
+        check(self.d_model > 0 and heads > 0 and self.d_model % heads == 0,
+              f"`d_model` ({self.d_model}) must be a positive multiple of `attention_heads` ({heads})")  # fmt: skip
+        for name in ("encoder_layers", "decoder_layers", "ffn_dim", "vocab_size", "max_text_length", "pose_dim"):
+            check(getattr(self, name) > 0, f"`{name}` must be > 0, got {getattr(self, name)}")
+        check(self.max_frames > 0, f"`max_frames` must be > 0, got {self.max_frames}")
+        check(self.future_prediction >= 0, f"`future_prediction` must be >= 0, got {self.future_prediction}")
+        check(self.gaussian_noise >= 0, f"`gaussian_noise` must be >= 0, got {self.gaussian_noise}")
+        check(self.counter_loss_weight > 0, f"`counter_loss_weight` must be > 0, got {self.counter_loss_weight}")
+        check(0 <= self.dropout < 1, f"`dropout` must be in [0, 1), got {self.dropout}")
+        check(self.stop_rule in STOP_RULES, f"`stop_rule` must be one of {STOP_RULES}, got {self.stop_rule!r}")
+        check(0 < self.stop_threshold <= 1, f"`stop_threshold` must be in (0, 1], got {self.stop_threshold}")
+        check(self.fps > 0, f"`fps` must be > 0, got {self.fps}")
+        check(not self.just_counter or self.use_counter, "`just_counter` needs `use_counter=True`")
+        check(self.use_counter or self.stop_rule == "threshold" or self.max_frames > 0,
+              "without a counter a clip stops only at `max_frames`")  # fmt: skip
+        check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
+        check(0 < self.stop_peak <= 1, f"`stop_peak` must be in (0, 1], got {self.stop_peak}")
+        for name in ("pose_mean", "pose_std"):
+            values = getattr(self, name)
+            size = None if values is None else len(values)
+            check(values is None or size == self.pose_dim,
+                  f"`{name}` must hold {self.pose_dim} values (one per pose channel), got {size}")  # fmt: skip
+        check(self.pose_std is None or min(self.pose_std) > 0, "`pose_std` values must be > 0")
+        check(self.preset is None or self.preset in PRESETS, f"`preset` must be one of {list(PRESETS)} or None")
+
+    @classmethod
+    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+        # transformers only warns when a checkpoint of another model type is loaded into this class; refuse it.
+        config_dict, kwargs = super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+        model_type = config_dict.get("model_type")
+        if model_type is not None and model_type != cls.model_type:
+            raise ValueError(
+                f"{pretrained_model_name_or_path} holds a {model_type!r} checkpoint, not a SignLLM model "
+                f"('{cls.model_type}'); for a pretrained text encoder see SignLLMForPoseGeneration.from_text_encoder"
+            )
+        return config_dict, kwargs
+
+    @property
+    def output_size(self) -> int:
+        """Values per generated frame: the pose, plus the counter when ``use_counter``."""
+        return self.pose_dim + int(self.use_counter)
+
+    @classmethod
+    def from_preset(cls, preset: str, **kwargs) -> SignLLMConfig:
+        """A config with the sizes of the paper's ``"base"``, ``"large"`` or ``"super"`` model (kwargs override)."""
+        key = preset.lower()
+        if key not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}")
+        return cls(**{**PRESETS[key], "preset": key, **kwargs})
+
+    def with_data_statistics(self, stats: dict) -> SignLLMConfig:
+        """Record a dataset's ``stats.json`` (per-channel mean and std, fps) so outputs map back to its units."""
+        self.pose_mean = [float(v) for v in stats["mean"]]
+        self.pose_std = [max(float(v), 1e-6) for v in stats["std"]]
+        if stats.get("fps"):
+            self.fps = float(stats["fps"])
+        self._validate()
+        return self
+
+
+__all__ = ["SignLLMConfig", "PRESETS"]

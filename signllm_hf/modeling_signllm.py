@@ -1,0 +1,667 @@
+"""SignLLM: a Progressive-Transformer-style encoder-decoder that regresses continuous pose frames with a counter.
+
+Text tokens are encoded once; the decoder reads the previous frame (150 pose values + the counter, or only the
+counter with ``just_counter``) and predicts the next one, until its counter says the clip is complete. In MLSF mode
+every language has its own encoder-decoder group (no shared parameters), and the language of each example picks its
+group; in Prompt2LangGloss mode one group serves all languages.
+
+Shapes: B batch, L text tokens, T frames, D = d_model, P = pose_dim (150), C = P + 1 with the counter.
+
+Example:
+    >>> import torch
+    >>> from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration
+    >>> config = SignLLMConfig(vocab_size=50, d_model=32, ffn_dim=64, attention_heads=2, languages=["ase", "gsg"],
+    ...                        max_frames=12)
+    >>> model = SignLLMForPoseGeneration(config).eval()
+    >>> out = model.generate(torch.tensor([[5, 6, 7]]), language="ase")
+    >>> out.poses.shape[0], out.poses.shape[2:], int(out.lengths[0]) <= 12
+    (1, torch.Size([50, 3]), True)
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoConfig, AutoModel, DynamicCache, EncoderDecoderCache, PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.utils import ModelOutput
+
+from .configuration_signllm import SignLLMConfig
+
+try:  # aliases ("GSL" -> "gsg") when signllm-hf is installed; exact codes otherwise (the Hub route)
+    from signllm_hf.data.languages import canonical_language as _canonical_language
+except ImportError:  # pragma: no cover
+
+    def _canonical_language(code: str) -> str:
+        return code.strip().lower()
+
+
+logger = logging.getLogger(__name__)
+SHARED_GROUP = "shared"
+
+
+@dataclass
+class SignLLMOutput(ModelOutput):
+    """Output of [`SignLLMForPoseGeneration.forward`] (teacher forcing).
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, when `labels` are given): masked mean squared error over real frames
+            and every output channel (normalised pose values and the counter), future predictions included.
+        frames (`torch.FloatTensor` of shape `(B, T, C)`): the predicted next frames, normalised pose + counter.
+        future_frames (`torch.FloatTensor` of shape `(B, T, K, P)`, when `future_prediction` K > 0): frames t+1..t+K.
+        frame_errors (`torch.FloatTensor` of shape `(B, T)`, when `labels` are given): squared error of each frame
+            averaged over its channels, 0 on padding; the per-frame rewards of the RL loss are its negatives.
+        encoder_last_hidden_state (`torch.FloatTensor` of shape `(B, L, D)`).
+    """
+
+    loss: torch.FloatTensor | None = None
+    frames: torch.FloatTensor | None = None
+    future_frames: torch.FloatTensor | None = None
+    frame_errors: torch.FloatTensor | None = None
+    encoder_last_hidden_state: torch.FloatTensor | None = None
+
+
+@dataclass
+class SignLLMGenerationOutput(ModelOutput):
+    """Output of [`SignLLMForPoseGeneration.generate`].
+
+    Args:
+        poses (`torch.FloatTensor` of shape `(B, T, 50, 3)`): generated poses in the data's coordinates (the config's
+            `pose_mean` / `pose_std` undone), zero after each sequence's length.
+        lengths (`torch.LongTensor` of shape `(B,)`): frames of each sequence (where its counter stopped it, see the
+            config's `stop_rule`, or `max_frames`).
+        counters (`torch.FloatTensor` of shape `(B, T)`): the predicted counter of every frame (0 after the length).
+        frames (`torch.FloatTensor` of shape `(B, T, P)`): the raw normalised outputs.
+    """
+
+    poses: torch.FloatTensor | None = None
+    lengths: torch.LongTensor | None = None
+    counters: torch.FloatTensor | None = None
+    frames: torch.FloatTensor | None = None
+
+
+def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """The Transformer's sine/cosine encoding of integer positions: ``(...,) -> (..., dim)``."""
+    half = dim // 2
+    frequencies = torch.exp(-math.log(10000.0) * torch.arange(half, device=positions.device) / half)
+    angles = positions.float()[..., None] * frequencies
+    encoding = torch.cat([angles.sin(), angles.cos()], dim=-1)
+    return F.pad(encoding, (0, dim - 2 * half))
+
+
+class SignLLMAttention(nn.Module):
+    """Multi-head attention on ``scaled_dot_product_attention``, with a KV cache for decoding."""
+
+    def __init__(self, config: SignLLMConfig, is_cross_attention: bool = False):
+        super().__init__()
+        self.heads = config.attention_heads
+        self.head_dim = config.d_model // config.attention_heads
+        self.dropout = config.attention_dropout
+        self.is_cross_attention = is_cross_attention
+        self.q_proj = nn.Linear(config.d_model, config.d_model)
+        self.k_proj = nn.Linear(config.d_model, config.d_model)
+        self.v_proj = nn.Linear(config.d_model, config.d_model)
+        self.out_proj = nn.Linear(config.d_model, config.d_model)
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], x.shape[1], self.heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
+
+    def forward(self, hidden, memory=None, mask=None, is_causal=False, cache=None, layer_idx=None):
+        query = self._split(self.q_proj(hidden))
+        if self.is_cross_attention:
+            if cache is not None and cache.is_updated.get(layer_idx):  # the text's K/V were computed at step 0
+                key = cache.cross_attention_cache.layers[layer_idx].keys
+                value = cache.cross_attention_cache.layers[layer_idx].values
+            else:
+                key, value = self._split(self.k_proj(memory)), self._split(self.v_proj(memory))
+                if cache is not None:
+                    cache.cross_attention_cache.update(key, value, layer_idx)
+                    cache.is_updated[layer_idx] = True
+        else:
+            key, value = self._split(self.k_proj(hidden)), self._split(self.v_proj(hidden))
+            if cache is not None:  # append this step's K/V and attend to the whole prefix
+                key, value = cache.self_attention_cache.update(key, value, layer_idx)
+        attended = F.scaled_dot_product_attention(
+            query, key, value, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, is_causal=is_causal
+        )
+        batch, _, length, _ = attended.shape
+        return self.out_proj(attended.transpose(1, 2).reshape(batch, length, -1))
+
+
+class SignLLMFeedForward(nn.Module):
+    def __init__(self, config: SignLLMConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(config.d_model, config.ffn_dim)
+        self.fc2 = nn.Linear(config.ffn_dim, config.d_model)
+        self.activation = ACT2FN[config.activation]
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.dropout(self.activation(self.fc1(hidden))))
+
+
+class SignLLMEncoderLayer(GradientCheckpointingLayer):
+    """Pre-norm self-attention + feed-forward."""
+
+    def __init__(self, config: SignLLMConfig):
+        super().__init__()
+        self.self_attn = SignLLMAttention(config)
+        self.ffn = SignLLMFeedForward(config)
+        self.norm1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.norm2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        hidden = hidden + self.dropout(self.self_attn(self.norm1(hidden), mask=mask))
+        return hidden + self.dropout(self.ffn(self.norm2(hidden)))
+
+
+class SignLLMDecoderLayer(GradientCheckpointingLayer):
+    """Pre-norm causal self-attention + cross-attention to the text + feed-forward."""
+
+    def __init__(self, config: SignLLMConfig, layer_idx: int):
+        super().__init__()
+        self.layer_idx = layer_idx
+        self.self_attn = SignLLMAttention(config)
+        self.cross_attn = SignLLMAttention(config, is_cross_attention=True)
+        self.ffn = SignLLMFeedForward(config)
+        self.norm1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.norm2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.norm3 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden, memory, memory_mask, cache=None):
+        causal = cache is None and hidden.shape[1] > 1  # with a cache, one new frame attends to the whole prefix
+        attended = self.self_attn(self.norm1(hidden), is_causal=causal, cache=cache, layer_idx=self.layer_idx)
+        hidden = hidden + self.dropout(attended)
+        attended = self.cross_attn(self.norm2(hidden), memory, memory_mask, cache=cache, layer_idx=self.layer_idx)
+        hidden = hidden + self.dropout(attended)
+        return hidden + self.dropout(self.ffn(self.norm3(hidden)))
+
+
+class SignLLMTextEncoder(nn.Module):
+    """Token embeddings + sinusoidal positions + encoder layers; or a pretrained transformers encoder + projection."""
+
+    def __init__(self, config: SignLLMConfig):
+        super().__init__()
+        self.d_model = config.d_model
+        self.pretrained = None
+        if config.text_encoder is not None:
+            encoder_config = AutoConfig.for_model(**config.text_encoder)
+            pretrained = AutoModel.from_config(encoder_config)
+            self.pretrained = (
+                pretrained.get_encoder() if getattr(encoder_config, "is_encoder_decoder", False) else pretrained
+            )
+            self.project = nn.Linear(encoder_config.hidden_size, config.d_model)
+            if config.freeze_text_encoder:
+                self.pretrained.requires_grad_(False)
+        else:
+            self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
+            self.layers = nn.ModuleList(SignLLMEncoderLayer(config) for _ in range(config.encoder_layers))
+            self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+            self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.pretrained is not None:
+            states = self.pretrained(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return self.project(states)
+        positions = sinusoidal_positions(torch.arange(input_ids.shape[1], device=input_ids.device), self.d_model)
+        hidden = self.dropout(self.embed_tokens(input_ids) * math.sqrt(self.d_model) + positions)  # (B, L, D)
+        mask = attention_mask[:, None, None, :].bool()  # (B, 1, 1, L): attend to real tokens only
+        for layer in self.layers:
+            hidden = layer(hidden, mask)
+        return self.norm(hidden)
+
+
+class SignLLMPoseDecoder(nn.Module):
+    """Frames in, hidden states out: frame embedding + positions + decoder layers + heads."""
+
+    def __init__(self, config: SignLLMConfig):
+        super().__init__()
+        self.config = config
+        input_size = 1 if config.just_counter else config.output_size
+        self.embed_frames = nn.Linear(input_size, config.d_model)
+        self.layers = nn.ModuleList(SignLLMDecoderLayer(config, i) for i in range(config.decoder_layers))
+        self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+        self.pose_head = nn.Linear(config.d_model, config.pose_dim * (1 + config.future_prediction))
+        self.counter_head = nn.Linear(config.d_model, 1) if config.use_counter else None
+
+    def forward(self, inputs, memory, memory_mask, start_position: int = 0, cache=None) -> torch.Tensor:
+        positions = torch.arange(start_position, start_position + inputs.shape[1], device=inputs.device)
+        hidden = self.dropout(self.embed_frames(inputs) + sinusoidal_positions(positions, self.config.d_model))
+        for layer in self.layers:
+            hidden = layer(hidden, memory, memory_mask, cache=cache)
+        return self.norm(hidden)  # (B, T, D)
+
+    def heads(self, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(frames (B, T, C): next pose + counter, future (B, T, K, P) or None)``."""
+        poses = self.pose_head(hidden)
+        batch, length, _ = poses.shape
+        poses = poses.view(batch, length, 1 + self.config.future_prediction, self.config.pose_dim)
+        frames = poses[:, :, 0]
+        if self.counter_head is not None:
+            frames = torch.cat([frames, self.counter_head(hidden)], dim=-1)
+        future = poses[:, :, 1:] if self.config.future_prediction else None
+        return frames, future
+
+
+class SignLLMGroup(nn.Module):
+    """One encoder-decoder: MLSF keeps one per language, Prompt2LangGloss one shared."""
+
+    def __init__(self, config: SignLLMConfig):
+        super().__init__()
+        self.encoder = SignLLMTextEncoder(config)
+        self.decoder = SignLLMPoseDecoder(config)
+
+
+class SignLLMPreTrainedModel(PreTrainedModel):
+    config: SignLLMConfig
+    config_class = SignLLMConfig
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["SignLLMGroup"]
+    _supports_sdpa = True
+    accepts_loss_kwargs = False  # forward returns a per-batch mean; Trainer must scale it for accumulation
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, SignLLMForPoseGeneration):
+            # The statistics buffers are not in the checkpoint (the config holds them); from_pretrained builds the
+            # model without running __init__'s tensors, so they are filled here, from the config, every time.
+            mean, std = module.statistics_from_config()
+            module.pose_mean.copy_(mean)
+            module.pose_std.copy_(std)
+
+
+class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
+    """Text tokens -> continuous pose frames with a counter, one encoder-decoder group per language (MLSF) or one
+    shared group (Prompt2LangGloss). Labels and generated poses are in the data's coordinates; the model normalises
+    them with the config's ``pose_mean`` / ``pose_std``."""
+
+    def __init__(self, config: SignLLMConfig):
+        super().__init__(config)
+        names = config.languages if config.mode == "mlsf" else [SHARED_GROUP]
+        self.groups = nn.ModuleDict({name: SignLLMGroup(config) for name in names})
+        mean, std = self.statistics_from_config()
+        self.register_buffer("pose_mean", mean, persistent=False)
+        self.register_buffer("pose_std", std, persistent=False)
+        self.post_init()
+
+    def statistics_from_config(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The data's per-channel mean and std from the config (0 and 1 when it has none)."""
+        config = self.config
+        mean = torch.tensor(config.pose_mean) if config.pose_mean is not None else torch.zeros(config.pose_dim)
+        std = torch.tensor(config.pose_std) if config.pose_std is not None else torch.ones(config.pose_dim)
+        return mean.float(), std.float()
+
+    @classmethod
+    def from_text_encoder(cls, encoder: str | os.PathLike | PreTrainedModel, **config_kwargs):
+        """A SignLLM model whose text encoder is a pretrained transformers encoder (a path / Hub id, or a model).
+
+        Every group gets its own copy of the encoder's weights (MLSF shares nothing); pass
+        ``freeze_text_encoder=True`` to keep them fixed. Use the encoder's own tokenizer with it.
+
+        >>> from transformers import BertConfig, BertModel
+        >>> bert = BertModel(BertConfig(vocab_size=99, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        ...                             intermediate_size=32))
+        >>> model = SignLLMForPoseGeneration.from_text_encoder(bert, d_model=32, ffn_dim=64, attention_heads=2)
+        >>> model.config.vocab_size, model.config.text_encoder["model_type"]
+        (99, 'bert')
+        """
+        pretrained = encoder if isinstance(encoder, PreTrainedModel) else AutoModel.from_pretrained(encoder)
+        encoder_config = pretrained.config
+        config_kwargs.setdefault("vocab_size", encoder_config.vocab_size)
+        config_kwargs.setdefault("pad_token_id", getattr(encoder_config, "pad_token_id", None) or 0)
+        config_kwargs["text_encoder"] = encoder_config.to_dict()  # the encoder decides, whatever was passed
+        config = SignLLMConfig(**config_kwargs)
+        model = cls(config)
+        source = pretrained.get_encoder() if getattr(encoder_config, "is_encoder_decoder", False) else pretrained
+        for group in model.groups.values():
+            group.encoder.pretrained.load_state_dict(source.state_dict())
+        return model
+
+    # -- languages ---------------------------------------------------------------------------------------------
+
+    def resolve_language(self, language: str) -> str:
+        """The canonical code of ``language`` if this model has it; otherwise a ValueError listing its languages."""
+        try:
+            code = _canonical_language(language)
+        except ValueError:
+            code = None
+        if code not in self.config.languages:
+            typed = f"{language!r}" + (f" ({code})" if code and code != language else "")
+            raise ValueError(f"this model has no language {typed}; its languages are {self.config.languages}")
+        return code
+
+    def group_for(self, language: str) -> SignLLMGroup:
+        """The encoder-decoder group that serves ``language``."""
+        code = self.resolve_language(language)
+        return self.groups[code if self.config.mode == "mlsf" else SHARED_GROUP]
+
+    def add_language(self, language: str, init_from: str | None = None) -> SignLLMGroup:
+        """Add a language (MLSF: a new group, freshly initialised or copied from ``init_from``'s group). Every other
+        group is left untouched, bit for bit."""
+        try:
+            code = _canonical_language(language)
+        except ValueError as error:
+            raise ValueError(f"cannot add language {language!r}: {error}") from None
+        if code in self.config.languages:
+            raise ValueError(f"the model already has language {code!r}")
+        if self.config.mode == "mlsf":
+            if init_from is not None:
+                group = copy.deepcopy(self.group_for(init_from))
+            else:
+                group = SignLLMGroup(self.config)
+                group.apply(self._init_weights)
+            reference = next(self.parameters())
+            self.groups[code] = group.to(device=reference.device, dtype=reference.dtype)
+        self.config.languages = [*self.config.languages, code]
+        return self.groups[code if self.config.mode == "mlsf" else SHARED_GROUP]
+
+    def freeze_language(self, language: str, frozen: bool = True) -> None:
+        """Stop (or restart) training one language's group."""
+        self.group_for(language).requires_grad_(not frozen)
+
+    def save_language(self, language: str, path: str | os.PathLike) -> None:
+        """Save one language's group alone (a safetensors file), e.g. to share or to add it to another model."""
+        from safetensors.torch import save_file  # noqa: PLC0415
+
+        state = {k: v.detach().contiguous().cpu() for k, v in self.group_for(language).state_dict().items()}
+        save_file(state, str(path), metadata={"language": self.resolve_language(language), "model_type": "signllm"})
+
+    def load_language(self, language: str, path: str | os.PathLike) -> None:
+        """Load a group saved by :meth:`save_language` into ``language`` (added first if the model lacks it)."""
+        from safetensors.torch import load_file  # noqa: PLC0415
+
+        code = _canonical_language(language)
+        if code not in self.config.languages:
+            self.add_language(code)
+        try:
+            missing, unexpected = self.group_for(code).load_state_dict(load_file(str(path)), strict=False)
+        except RuntimeError as error:  # shapes differ: another width, vocabulary or future_prediction
+            raise ValueError(f"{path}: the group does not fit this model's architecture ({error})") from None
+        if missing or unexpected:
+            raise ValueError(
+                f"{path}: not a group of this architecture (missing {missing[:3]}, unexpected {unexpected[:3]})"
+            )
+
+    def parameters_per_language(self) -> int:
+        """Parameters one language uses: its group in MLSF, the whole shared model in Prompt2LangGloss."""
+        return sum(p.numel() for p in next(iter(self.groups.values())).parameters())
+
+    def paper_name(self) -> str:
+        """The SignLLM paper's naming scheme from the real parameter counts: ``SignLLM-{languages}x{size per
+        language}-{Base|Large|Super|Custom}-{M|P}`` (M = MLSF, P = Prompt2LangGloss), e.g. ``SignLLM-2x19M-Base-M``."""
+        size = self.parameters_per_language()
+        size_text = (
+            f"{size / 1e9:.1f}B" if size >= 1e9 else f"{round(size / 1e6)}M" if size >= 1e6 else f"{size / 1e3:.0f}K"
+        )
+        tier = (
+            self.config.preset or {512: "base", 1024: "large", 2048: "super"}.get(self.config.d_model, "custom")
+        ).capitalize()
+        mode = "M" if self.config.mode == "mlsf" else "P"
+        return f"SignLLM-{len(self.config.languages)}x{size_text}-{tier}-{mode}"
+
+    # -- embeddings (resize applies to every group) ------------------------------------------------------------
+
+    def get_input_embeddings(self) -> nn.Module:
+        return next(iter(self.groups.values())).encoder.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        next(iter(self.groups.values())).encoder.embed_tokens = value
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, **kwargs) -> nn.Embedding:
+        for group in self.groups.values():
+            old = group.encoder.embed_tokens
+            new = nn.Embedding(new_num_tokens, old.embedding_dim, padding_idx=old.padding_idx).to(old.weight.device)
+            nn.init.normal_(new.weight, std=self.config.initializer_range)
+            keep = min(old.num_embeddings, new_num_tokens)
+            with torch.no_grad():
+                new.weight[:keep] = old.weight[:keep]
+            group.encoder.embed_tokens = new
+        self.config.vocab_size = new_num_tokens
+        return self.get_input_embeddings()
+
+    # -- normalisation -----------------------------------------------------------------------------------------
+
+    def normalize(self, poses: torch.Tensor) -> torch.Tensor:
+        """Data coordinates (..., P) -> the model's normalised space."""
+        return (poses - self.pose_mean) / self.pose_std
+
+    def denormalize(self, frames: torch.Tensor) -> torch.Tensor:
+        """Normalised (..., P) -> data coordinates."""
+        return frames * self.pose_std + self.pose_mean
+
+    # -- forward -----------------------------------------------------------------------------------------------
+
+    def _check_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None):
+        if input_ids.ndim != 2 or input_ids.shape[1] == 0:
+            raise ValueError(
+                f"`input_ids` must be (batch, tokens) with at least one token, got {tuple(input_ids.shape)}"
+            )
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if int(input_ids.max()) >= self.config.vocab_size or int(input_ids.min()) < 0:
+            raise ValueError(
+                f"token id {int(input_ids.max())} is outside the model's vocabulary (vocab_size="
+                f"{self.config.vocab_size}); tokenize the text with the tokenizer saved with this model"
+            )
+        if input_ids.shape[1] > self.config.max_text_length:
+            logger.warning(
+                "text of %d tokens is longer than max_text_length=%d; truncating",
+                input_ids.shape[1],
+                self.config.max_text_length,
+            )
+            input_ids = input_ids[:, : self.config.max_text_length]
+            attention_mask = attention_mask[:, : self.config.max_text_length]
+        return input_ids, attention_mask
+
+    def _languages(self, language, batch_size: int) -> list[str]:
+        if language is None:
+            if len(self.config.languages) == 1:
+                return [self.config.languages[0]] * batch_size
+            raise ValueError(f"pass `language`: this model has several languages {self.config.languages}")
+        languages = [language] * batch_size if isinstance(language, str) else list(language)
+        if len(languages) != batch_size:
+            raise ValueError(f"`language` has {len(languages)} entries for a batch of {batch_size}")
+        return [self.resolve_language(code) for code in languages]
+
+    def _routes(self, languages: list[str]) -> list[tuple[SignLLMGroup, torch.Tensor]]:
+        # Rows of the batch per group: MLSF batches are usually one language, but mixed ones are routed, not refused.
+        routes = {}
+        for row, code in enumerate(languages):
+            name = code if self.config.mode == "mlsf" else SHARED_GROUP
+            routes.setdefault(name, []).append(row)
+        return [(self.groups[name], torch.tensor(rows)) for name, rows in routes.items()]
+
+    def decoder_inputs(self, targets: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: the previous target frame for every step, a zero frame (counter 0) first; with
+        ``just_counter`` only its counter. Gaussian noise is added to the pose values in training."""
+        previous = torch.cat([torch.zeros_like(targets[:, :1]), targets[:, :-1]], dim=1)  # (B, T, C)
+        if self.training and self.config.gaussian_noise > 0:
+            noise = torch.randn_like(previous[..., : self.config.pose_dim]) * self.config.gaussian_noise
+            previous = torch.cat(
+                [previous[..., : self.config.pose_dim] + noise, previous[..., self.config.pose_dim :]], -1
+            )
+        return previous[..., -1:] if self.config.just_counter else previous
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.LongTensor | None = None,
+        labels: torch.FloatTensor | None = None,
+        frame_mask: torch.BoolTensor | None = None,
+        language: str | list[str] | None = None,
+        return_dict: bool | None = None,
+    ) -> SignLLMOutput:
+        r"""Teacher-forced prediction of every next frame.
+
+        Args:
+            input_ids (`(B, L)`), attention_mask (`(B, L)`): tokenised text.
+            labels (`(B, T, C)`): target frames in the data's coordinates, with the counter as the last channel (as
+                [`SignLLMDataCollator`] builds them).
+            frame_mask (`(B, T)`): True on real frames; padded frames affect neither the loss nor the real frames.
+            language: one code for the batch or one per row (MLSF picks each row's group).
+        """
+        input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
+        if labels is None:
+            raise ValueError("forward needs `labels` (teacher forcing); use `generate` to produce poses from text")
+        if labels.shape[-1] != self.config.output_size:
+            raise ValueError(
+                f"`labels` must have {self.config.output_size} channels per frame, got {labels.shape[-1]}"
+            )
+        if not torch.isfinite(labels).all():
+            raise ValueError("`labels` contain NaN/inf; mark missing frames with `frame_mask` instead")
+        if frame_mask is None:
+            frame_mask = torch.ones(labels.shape[:2], dtype=torch.bool, device=labels.device)
+        frame_mask = frame_mask.bool()
+        targets = torch.cat(
+            [self.normalize(labels[..., : self.config.pose_dim]), labels[..., self.config.pose_dim :]], -1
+        )
+        targets = targets * frame_mask[..., None]  # padded frames are zero whatever the collator put there
+
+        frames = torch.zeros_like(targets)
+        future = None
+        if self.config.future_prediction:
+            future = targets.new_zeros(*targets.shape[:2], self.config.future_prediction, self.config.pose_dim)
+        memory = targets.new_zeros(*input_ids.shape, self.config.d_model)
+        for group, rows in self._routes(self._languages(language, input_ids.shape[0])):
+            rows = rows.to(input_ids.device)
+            text_mask = attention_mask[rows]
+            encoded = group.encoder(input_ids[rows], text_mask)  # (b, L, D)
+            hidden = group.decoder(self.decoder_inputs(targets[rows]), encoded, text_mask[:, None, None, :].bool())
+            group_frames, group_future = group.decoder.heads(hidden)
+            frames = frames.index_copy(0, rows, group_frames)
+            memory = memory.index_copy(0, rows, encoded)
+            if future is not None:
+                future = future.index_copy(0, rows, group_future)
+
+        loss, frame_errors = self.loss_terms(frames, future, targets, frame_mask)
+        return SignLLMOutput(loss, frames, future, frame_errors, memory)
+
+    def loss_terms(self, frames, future, targets, frame_mask) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked (weighted) MSE over real frames and channels, future frames included, and per-frame errors (B, T).
+
+        Each pose channel weighs 1 and the counter ``counter_loss_weight``; the loss is the weighted mean.
+        """
+        mask = frame_mask.to(frames.dtype)
+        weights = frames.new_ones(frames.shape[-1])
+        if self.config.use_counter:
+            weights[-1] = self.config.counter_loss_weight
+        squared = (frames - targets) ** 2 * mask[..., None] * weights  # (B, T, C)
+        total, count = squared.sum(), mask.sum() * weights.sum()
+        frame_errors = squared.sum(dim=-1) / weights.sum()
+        for k in range(1, (future.shape[2] if future is not None else 0) + 1):
+            # The prediction made at step t for frame t + k, where both exist.
+            both = (frame_mask[:, :-k] & frame_mask[:, k:]).to(frames.dtype)
+            error = (future[:, :-k, k - 1] - targets[:, k:, : self.config.pose_dim]) ** 2 * both[..., None]
+            total, count = total + error.sum(), count + both.sum() * self.config.pose_dim
+        return total / count.clamp_min(1), frame_errors
+
+    # -- generation --------------------------------------------------------------------------------------------
+
+    def _stop(self, counter: torch.Tensor, step: int, peak: torch.Tensor, peak_step: torch.Tensor):
+        """Which sequences end at this step, and their lengths: ``(stop (B,) bool, length (B,) long)``."""
+        length = torch.full_like(peak_step, step + 1)
+        if self.config.stop_rule == "threshold":
+            return counter >= self.config.stop_threshold, length
+        # The counter estimates the clip's length, (t + 1) / c_t: stop when step t + 1 reaches it.
+        reached = counter > (step + 1) / (step + 1.5)
+        if self.config.stop_rule == "length":
+            return reached, length
+        # "counter": or it turned back from a peak, which marks the end; the clip ends at the peak.
+        fell = (peak >= self.config.stop_peak) & (counter < peak - self.config.stop_drop) & ~reached
+        return reached | fell, torch.where(fell, peak_step + 1, length)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.LongTensor | None = None,
+        language: str | list[str] | None = None,
+        max_frames: int | None = None,
+        use_cache: bool = True,
+    ) -> SignLLMGenerationOutput:
+        """Generate poses for a batch of texts.
+
+        The text is encoded once; the decoder then produces one frame per step from a zero start frame, feeding each
+        prediction back. With ``use_cache`` every step runs only on the newest frame against cached keys and values
+        (its cost does not grow with the prefix); without, the whole prefix is decoded again each step (for
+        checking). A sequence stops at the first frame whose counter meets the config's stop rule, or at
+        ``max_frames``; the loop ends when every sequence has stopped. Training mode is restored afterwards.
+        """
+        max_frames = self.config.max_frames if max_frames is None else int(max_frames)
+        if max_frames <= 0:
+            raise ValueError(f"`max_frames` must be > 0, got {max_frames}")
+        input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
+        was_training = self.training
+        self.eval()
+        try:
+            results = []
+            for group, rows in self._routes(self._languages(language, input_ids.shape[0])):
+                rows = rows.to(input_ids.device)
+                generated = self._generate_group(group, input_ids[rows], attention_mask[rows], max_frames, use_cache)
+                results.append((rows, generated))
+        finally:
+            self.train(was_training)
+        longest = max(int(frames.shape[1]) for _, (frames, _, _) in results)
+        batch = input_ids.shape[0]
+        frames = input_ids.new_zeros(batch, longest, self.config.pose_dim, dtype=torch.float)
+        counters = input_ids.new_zeros(batch, longest, dtype=torch.float)
+        lengths = input_ids.new_zeros(batch)
+        for rows, (group_frames, group_counters, group_lengths) in results:
+            frames[rows, : group_frames.shape[1]] = group_frames
+            counters[rows, : group_counters.shape[1]] = group_counters
+            lengths[rows] = group_lengths
+        valid = (torch.arange(longest, device=frames.device)[None] < lengths[:, None]).float()
+        frames, counters = frames * valid[..., None], counters * valid
+        poses = self.denormalize(frames) * valid[..., None]
+        return SignLLMGenerationOutput(poses.view(batch, longest, -1, 3), lengths, counters, frames)
+
+    def _generate_group(self, group, input_ids, attention_mask, max_frames: int, use_cache: bool):
+        memory = group.encoder(input_ids, attention_mask)  # encoded once: (B, L, D)
+        memory_mask = attention_mask[:, None, None, :].bool()
+        batch = input_ids.shape[0]
+        cache = EncoderDecoderCache(DynamicCache(), DynamicCache()) if use_cache else None
+        frame = memory.new_zeros(batch, 1, self.config.output_size)  # the start frame: zero pose, counter 0
+        inputs = []  # decoder inputs so far (only needed without a cache)
+        outputs = []
+        finished = torch.zeros(batch, dtype=torch.bool, device=memory.device)
+        lengths = torch.full((batch,), max_frames, dtype=torch.long, device=memory.device)
+        peak = torch.full((batch,), -math.inf, device=memory.device)  # highest counter so far, and where
+        peak_step = torch.zeros(batch, dtype=torch.long, device=memory.device)
+        for step in range(max_frames):
+            step_input = frame[..., -1:] if self.config.just_counter else frame
+            if use_cache:  # only the newest frame goes through the decoder
+                hidden = group.decoder(step_input, memory, memory_mask, start_position=step, cache=cache)
+            else:  # the whole prefix again
+                inputs.append(step_input)
+                hidden = group.decoder(torch.cat(inputs, dim=1), memory, memory_mask)[:, -1:]
+            frame, _ = group.decoder.heads(hidden)  # (B, 1, C)
+            outputs.append(frame)
+            if self.config.use_counter:
+                counter = frame[:, 0, -1]
+                stop, length = self._stop(counter, step, peak, peak_step)
+                stop &= ~finished
+                lengths = torch.where(stop, length, lengths)
+                finished |= stop
+                rising = counter > peak
+                peak, peak_step = torch.where(rising, counter, peak), torch.where(rising, step, peak_step)
+                if bool(finished.all()):
+                    break
+        frames = torch.cat(outputs, dim=1)  # (B, T, C)
+        counters = frames[..., -1] if self.config.use_counter else frames.new_zeros(frames.shape[:2])
+        return frames[..., : self.config.pose_dim], counters, lengths
+
+
+__all__ = ["SignLLMForPoseGeneration", "SignLLMPreTrainedModel", "SignLLMOutput", "SignLLMGenerationOutput"]

@@ -1,0 +1,113 @@
+"""The ``text-to-pose`` pipeline: text (one or a list) and a language in, poses in the data's coordinates out.
+
+Example:
+    >>> from transformers import pipeline
+    >>> import signllm_hf  # registers the task  # doctest: +SKIP
+    >>> signer = pipeline("text-to-pose", model="path/to/signllm-model")  # doctest: +SKIP
+    >>> result = signer("the sky is blue", language="ASL", gif_path="sky.gif")  # doctest: +SKIP
+    >>> result["pose"].shape, result["fps"]  # doctest: +SKIP
+    ((87, 50, 3), 25.0)
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from transformers import Pipeline
+
+logger = logging.getLogger(__name__)
+
+
+class TextToPosePipeline(Pipeline):
+    """Generate sign language poses from text with a [`SignLLMForPoseGeneration`] model.
+
+    Call arguments: ``language`` (any alias; optional when the model has one language), ``max_frames``, and
+    ``pose_path`` / ``gif_path`` to also write a pose-format file / an animation (for a list of inputs the paths must
+    contain ``{index}``). Each result is a dict with ``pose`` (np.ndarray (T, 50, 3), the data's coordinates),
+    ``fps``, ``language``, ``text``, ``counter`` (T,) and the written paths. Text longer than the model's
+    ``max_text_length`` tokens is truncated, with a warning.
+    """
+
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+    _load_video_processor = False
+
+    def _sanitize_parameters(self, language=None, max_frames=None, **kwargs):
+        preprocess, forward = {}, {}
+        if language is not None:
+            preprocess["language"] = language
+        if max_frames is not None:
+            if int(max_frames) <= 0:
+                raise ValueError(f"`max_frames` must be > 0, got {max_frames}")
+            forward["max_frames"] = int(max_frames)
+        return preprocess, forward, {}
+
+    def __call__(self, inputs, pose_path=None, gif_path=None, **kwargs):
+        # Files are written after the pipeline has unbatched its outputs, one result at a time.
+        paths = {"pose_path": pose_path, "gif_path": gif_path}
+        if isinstance(inputs, list | tuple):
+            for key, path in paths.items():
+                if path is not None and "{index}" not in str(path):
+                    raise ValueError(f"for a list of texts, `{key}` must contain '{{index}}', got {path!r}")
+            results = super().__call__(list(inputs), **kwargs)
+            return [self._write_files(result, index, paths) for index, result in enumerate(results)]
+        return self._write_files(super().__call__(inputs, **kwargs), None, paths)
+
+    def preprocess(self, text, language=None):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"the text to sign must be a non-empty string, got {text!r}")
+        if language is None:
+            if len(self.model.config.languages) > 1:
+                raise ValueError(f"pass `language=`: this model signs {self.model.config.languages}")
+            language = self.model.config.languages[0]
+        code = self.model.resolve_language(language)  # raises with the model's languages
+        limit = self.model.config.max_text_length
+        encoded = self.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt")
+        if len(self.tokenizer(text)["input_ids"]) > limit:
+            logger.warning("the text has more than max_text_length=%d tokens and was truncated: %r", limit, text[:80])
+        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], "language": code,
+                "text": text}  # fmt: skip
+
+    def _forward(self, inputs, max_frames=None):
+        languages = inputs["language"]
+        generated = self.model.generate(
+            inputs["input_ids"], inputs["attention_mask"], language=languages, max_frames=max_frames
+        )
+        batch = inputs["input_ids"].shape[0]
+        return {
+            "poses": generated.poses,
+            "lengths": generated.lengths,
+            "counters": generated.counters,
+            "language": languages if isinstance(languages, list) else [languages] * batch,
+            "text": inputs["text"] if isinstance(inputs["text"], list) else [inputs["text"]] * batch,
+        }
+
+    def postprocess(self, outputs):
+        length = int(outputs["lengths"].reshape(-1)[0])
+        language = outputs["language"][0] if isinstance(outputs["language"], list) else outputs["language"]
+        text = outputs["text"][0] if isinstance(outputs["text"], list) else outputs["text"]
+        return {
+            "pose": outputs["poses"].reshape(-1, *outputs["poses"].shape[-3:])[0, :length].numpy().astype(np.float32),
+            "counter": outputs["counters"].reshape(-1, outputs["counters"].shape[-1])[0, :length].numpy(),
+            "fps": float(self.model.config.fps),
+            "language": language,
+            "text": text,
+        }
+
+    def _write_files(self, result: dict, index: int | None, paths: dict) -> dict:
+        from .data.pose_files import write_pose_file  # noqa: PLC0415 - only when files are asked for
+        from .data.skeleton import PoseClip  # noqa: PLC0415
+        from .render import render_clips  # noqa: PLC0415
+
+        pose_path, gif_path = paths["pose_path"], paths["gif_path"]
+        if pose_path is not None:
+            path = str(pose_path).format(index=index) if index is not None else str(pose_path)
+            result["pose_path"] = str(write_pose_file(path, result["pose"], result["fps"]))
+        if gif_path is not None:
+            path = str(gif_path).format(index=index) if index is not None else str(gif_path)
+            clip = PoseClip(result["pose"], None, result["fps"], source="generated pose")
+            result["gif_path"] = str(render_clips([clip], path, titles=[result["text"][:40]]))
+        return result

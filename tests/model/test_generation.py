@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+from signllm_hf import SignLLMForPoseGeneration
+from tests.conftest import tiny_config
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    stats = {"pose_mean": torch.linspace(-1, 1, 150).tolist(), "pose_std": torch.linspace(0.5, 2, 150).tolist()}
+    return SignLLMForPoseGeneration(tiny_config(**stats)).eval()
+
+
+def test_cached_generation_equals_full_recomputation(model):
+    ids = torch.tensor([[5, 6, 7, 8, 2], [9, 10, 2, 0, 0]])
+    mask = (ids != 0).long()
+    for language in ("ase", ["gsg", "ase"]):
+        cached = model.generate(ids, mask, language=language, max_frames=20)
+        full = model.generate(ids, mask, language=language, max_frames=20, use_cache=False)
+        torch.testing.assert_close(cached.poses, full.poses, atol=1e-5, rtol=0)
+        torch.testing.assert_close(cached.counters, full.counters, atol=1e-5, rtol=0)
+        assert torch.equal(cached.lengths, full.lengths)
+
+
+def test_outputs_are_in_data_coordinates_and_zero_after_each_length(model):
+    out = model.generate(torch.tensor([[5, 6, 2], [7, 8, 2]]), language="ase", max_frames=15)
+    torch.testing.assert_close(
+        out.poses.reshape(2, -1, 150), model.denormalize(out.frames) * (out.frames != 0).any(-1, keepdim=True)
+    )  # noqa: E501
+    for row, length in enumerate(out.lengths.tolist()):
+        assert (out.poses[row, length:] == 0).all() and (out.counters[row, length:] == 0).all()
+
+
+def test_training_mode_is_restored(model):
+    model.train()
+    model.generate(torch.tensor([[5, 2]]), language="ase", max_frames=3)
+    assert model.training
+
+
+def _scripted(model, counters):
+    # Replace the heads so that row b emits counters[b][t] at step t (and zero poses).
+    script = torch.tensor(counters, dtype=torch.float)
+    state = {"step": 0}
+
+    def heads(hidden):
+        step = min(state["step"], script.shape[1] - 1)
+        state["step"] += 1
+        frames = hidden.new_zeros(hidden.shape[0], 1, 151)
+        frames[:, 0, -1] = script[:, step]
+        return frames, None
+
+    for group in model.groups.values():
+        group.decoder.heads = heads
+
+
+def test_stop_rules(model):
+    ramp = [(t + 1) / 10 for t in range(30)]  # reaches 1 at the 10th frame
+    # Peaks at frame 8 with 0.92: under the length rule's 8 / 8.5 = 0.941 there, above stop_peak = 0.9.
+    peak = [min(0.115 * (t + 1), 0.92) if t < 8 else 0.92 - 0.05 * (t - 7) for t in range(30)]
+    flat = [0.4] * 30  # never says the clip is complete
+    _scripted(model, [ramp, peak, flat])
+    out = model.generate(torch.tensor([[5, 2]] * 3), language="ase", max_frames=25)
+    assert out.lengths.tolist() == [10, 8, 25]
+    model.config.stop_rule = "length"  # without the peak rule the turning counter runs to the cap
+    _scripted(model, [ramp, peak, flat])
+    assert model.generate(torch.tensor([[5, 2]] * 3), language="ase", max_frames=25).lengths.tolist() == [10, 25, 25]
+    model.config.stop_rule, model.config.stop_threshold = "threshold", 0.6
+    _scripted(model, [ramp, peak, flat])
+    assert model.generate(torch.tensor([[5, 2]] * 3), language="ase", max_frames=25).lengths.tolist() == [6, 6, 25]

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import pipeline
+
+import signllm_hf  # noqa: F401 - registers the task
+from signllm_hf import SignLLMForPoseGeneration
+from signllm_hf.cli import main
+from signllm_hf.data import read_pose_file
+from tests.conftest import text_tokenizer, tiny_config
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("signer")
+    SignLLMForPoseGeneration(tiny_config(max_frames=9, fps=30.0)).save_pretrained(folder)
+    text_tokenizer().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def signer(model_dir):
+    return pipeline("text-to-pose", model=str(model_dir), device="cpu")
+
+
+def test_single_text(signer):
+    result = signer("hello world", language="ASL")
+    assert result["pose"].shape == (9, 50, 3) and result["pose"].dtype == np.float32
+    assert result["fps"] == 30.0 and result["language"] == "ase" and result["text"] == "hello world"
+    direct = signer.model.generate(signer.tokenizer("hello world", return_tensors="pt")["input_ids"], language="ase")
+    np.testing.assert_allclose(result["pose"], direct.poses[0, : int(direct.lengths[0])].numpy(), atol=1e-6)
+
+
+def test_batched_texts_match_single_ones(signer):
+    texts = ["hello world", "guten morgen", "the sky is blue"]
+    batched = signer(texts, language="gsg", batch_size=2)
+    assert [r["text"] for r in batched] == texts and {r["language"] for r in batched} == {"gsg"}
+    for text, result in zip(texts, batched):
+        np.testing.assert_allclose(result["pose"], signer(text, language="gsg")["pose"], atol=1e-5)
+
+
+def test_files_are_written(signer, tmp_path):
+    result = signer("hello world", language="ase", pose_path=tmp_path / "out.pose", gif_path=tmp_path / "out.gif")
+    np.testing.assert_allclose(read_pose_file(result["pose_path"]).pose, result["pose"], atol=1e-4)
+    with Image.open(result["gif_path"]) as gif:
+        assert gif.n_frames == 9
+    results = signer(["a", "b"], language="ase", pose_path=str(tmp_path / "clip{index}.pose"))
+    assert [r["pose_path"] for r in results] == [str(tmp_path / "clip0.pose"), str(tmp_path / "clip1.pose")]
+
+
+def test_bad_input(signer):
+    with pytest.raises(ValueError, match=r"no language 'KSL' \(kvk\); its languages are \['ase', 'gsg'\]"):
+        signer("hello", language="KSL")
+    with pytest.raises(ValueError, match="non-empty string"):
+        signer("   ", language="ase")
+    with pytest.raises(ValueError, match="pass `language=`"):
+        signer("hello")
+    with pytest.raises(ValueError, match=r"`max_frames` must be > 0, got 0"):
+        signer("hello", language="ase", max_frames=0)
+    with pytest.raises(ValueError, match=r"must contain '\{index\}'"):
+        signer(["a", "b"], language="ase", gif_path="same.gif")
+
+
+def test_long_text_is_truncated(signer, caplog):
+    with caplog.at_level("WARNING"):
+        result = signer("hello world " * 200, language="ase")
+    assert "truncated" in caplog.text and result["pose"].shape[1:] == (50, 3)
+
+
+def test_generate_command(model_dir, tmp_path, capsys):
+    args = ["generate", str(model_dir), "hello world", "--language", "DGS", "--out", str(tmp_path / "x.pose"),
+            "--gif", str(tmp_path / "x.gif"), "--max-frames", "5"]  # fmt: skip
+    assert main(args) == 0
+    assert "gsg: 5 frames (0.17 s at 30 fps)" in capsys.readouterr().out
+    assert read_pose_file(tmp_path / "x.pose").num_frames == 5
+    assert main(["generate", str(tmp_path / "nothing"), "hi"]) == 2
