@@ -40,7 +40,7 @@ HOW2SIGN = ROOT / "tests" / "fixtures" / "how2sign_openpose"
 def synthetic_keypoints(count: int, seed: int, noise: float, drop: float):
     """Known 3D motions (shoulder units) and their noisy 2D projections (x, y in pixels, confidence)."""
     config = SyntheticCorpusConfig(languages=("ase", "gsg", "kvk"), vocab_size=24,
-                                   train_sentences=max(10, count // 3 + 1), dev_sentences=1, test_sentences=1,
+                                   train_sentences=max(24, count // 3 + 1), dev_sentences=1, test_sentences=1,
                                    seed=seed)  # fmt: skip
     rows, _ = generate_synthetic_splits(config)
     truth = [row["pose"] for row in rows["train"][:count]]

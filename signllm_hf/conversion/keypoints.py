@@ -12,12 +12,13 @@ sequence, becomes a frame with confidence 0 (filled in later by interpolation), 
 ``max_missing_fraction`` of the clip is missing.
 
 Example:
-    >>> import json, pathlib, tempfile
+    >>> import json, pathlib, tempfile, numpy as np
     >>> from signllm_hf.conversion.keypoints import read_openpose_folder
     >>> folder = pathlib.Path(tempfile.mkdtemp()) / "clip"
     >>> folder.mkdir()
-    >>> person = {"pose_keypoints_2d": [1.0] * 75, "hand_left_keypoints_2d": [1.0] * 63,
-    ...           "hand_right_keypoints_2d": [1.0] * 63}
+    >>> points = lambda n: np.c_[np.random.default_rng(n).uniform(0, 640, (n, 2)), np.ones(n)].ravel().tolist()
+    >>> person = {"pose_keypoints_2d": points(25), "hand_left_keypoints_2d": points(21),
+    ...           "hand_right_keypoints_2d": points(21)}
     >>> for frame in range(3):
     ...     _ = (folder / f"clip_{frame:012d}_keypoints.json").write_text(json.dumps({"people": [person]}))
     >>> read_openpose_folder(folder).keypoints.shape
@@ -37,10 +38,11 @@ import numpy as np
 
 from ..data.skeleton import NUM_JOINTS
 
-FRAME_FILE = re.compile(r"_(\d+)_keypoints\.json$")
+FRAME_FILE = re.compile(r"(?:^|_)(\d+)_keypoints\.json$")  # <clip>_<frame>_keypoints.json or <frame>_keypoints.json
 BODY_LAYOUTS = {75: "BODY_25", 54: "COCO_18"}  # values in pose_keypoints_2d -> layout; both start with our 8 joints
 HAND_VALUES = 21 * 3
 MAX_MISSING_FRACTION = 0.5
+PRUNE_THRESHOLD = 0.3  # the lifting treats frames whose mean upper-body confidence is lower as missing
 
 
 class SkippedClip(Exception):  # noqa: N818 - it is a signal that a clip was skipped, with its reason
@@ -58,13 +60,17 @@ class ClipKeypoints:
 
 
 def frame_files(folder: Path) -> list[tuple[int, Path]]:
-    """``(frame number, path)`` of the OpenPose files of a clip folder, in frame order."""
+    """``(frame number, path)`` of the OpenPose files of a clip folder, in frame order (hidden files ignored)."""
     frames = []
     for path in folder.iterdir():
         match = FRAME_FILE.search(path.name)
-        if match:
+        if match and not path.name.startswith("."):
             frames.append((int(match.group(1)), path))
-    return sorted(frames)
+    frames.sort()
+    for (number, first), (again, second) in zip(frames, frames[1:]):
+        if number == again:
+            raise SkippedClip(f"{folder.name}: frame {number} appears twice ({first.name}, {second.name})")
+    return frames
 
 
 def _values(person: dict, key: str, path: Path, expected: tuple[int, ...]) -> np.ndarray:
@@ -72,6 +78,8 @@ def _values(person: dict, key: str, path: Path, expected: tuple[int, ...]) -> np
         hint = " (run OpenPose with --hand)" if key.startswith("hand") else ""
         raise SkippedClip(f"{path.name}: no {key}{hint}")
     values = person[key]
+    if values is None and key.startswith("hand"):  # DWPose writes null for a hand it did not detect
+        return np.zeros((HAND_VALUES // 3, 3))
     if not isinstance(values, list) or len(values) not in expected:
         size = len(values) if isinstance(values, list) else type(values).__name__
         wanted = " or ".join(str(n) for n in expected)
@@ -96,6 +104,8 @@ def read_openpose_frame(path: Path) -> tuple[np.ndarray | None, str | None]:
     """One frame: ``(keypoints (50, 3), layout)``, or ``(None, None)`` when no person was detected.
 
     With several people, the one with the highest mean confidence over the 8 upper-body joints is the signer.
+    Coordinates normalised to the canvas (DWPose writes x / W and y / H with ``canvas_width`` / ``canvas_height``)
+    are scaled back to pixels, so the aspect ratio is right.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -107,7 +117,11 @@ def read_openpose_frame(path: Path) -> tuple[np.ndarray | None, str | None]:
     candidates = [_person_keypoints(person, path) for person in people if isinstance(person, dict)]
     if not candidates:
         return None, None
-    return max(candidates, key=lambda candidate: candidate[0][:8, 2].mean())
+    keypoints, layout = max(candidates, key=lambda candidate: candidate[0][:8, 2].mean())
+    width, height = data.get("canvas_width"), data.get("canvas_height")
+    if isinstance(width, int | float) and isinstance(height, int | float) and keypoints[:, :2].max() <= 1.0 + 1e-6:
+        keypoints = keypoints * np.array([width, height, 1.0])
+    return keypoints, layout
 
 
 def read_openpose_folder(
@@ -121,6 +135,10 @@ def read_openpose_folder(
         raise SkippedClip(f"{folder.name}: no *_keypoints.json files (an empty clip folder)")
     first = files[0][0]
     count = files[-1][0] - first + 1
+    if count > 2 * len(files) + 100:  # a stray file numbered far away would allocate a huge clip
+        raise SkippedClip(
+            f"{folder.name}: frame numbers span {first}..{files[-1][0]} but there are only {len(files)} files"
+        )
     keypoints = np.zeros((count, NUM_JOINTS, 3), dtype=np.float32)
     layouts, present = set(), 0
     for number, path in files:
@@ -160,8 +178,14 @@ def _checked(clip: ClipKeypoints, name: str, max_missing_fraction: float) -> Cli
             f"{name}: {clip.missing_frames} of {frames} frames have no person (more than "
             f"{math.floor(100 * max_missing_fraction)}%)"
         )
-    if not (clip.keypoints[..., 2] > 0).any():
-        raise SkippedClip(f"{name}: no keypoint has a positive confidence")
+    confidence = clip.keypoints[..., 2]
+    if not (confidence[:, :8].mean(axis=1) >= PRUNE_THRESHOLD).any():
+        raise SkippedClip(f"{name}: no frame has a mean upper-body confidence of {PRUNE_THRESHOLD} or more")
+    if not (confidence[:, [2, 5]] > 0).all(axis=1).any():
+        raise SkippedClip(f"{name}: the shoulders are never both detected; the pose cannot be put in shoulder units")
+    seen = clip.keypoints[confidence > 0][:, :2]
+    if seen.std(axis=0).max() < 1e-6:
+        raise SkippedClip(f"{name}: every detected keypoint is at the same place")
     return clip
 
 

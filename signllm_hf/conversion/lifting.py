@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -202,6 +203,8 @@ class LiftingBatch:
 
     @classmethod
     def from_clips(cls, clips: list[PreparedClip], seed: int = 0) -> LiftingBatch:
+        """Pad and stack the clips' Algorithm 1 starts. Each clip's start noise is seeded by its own content (and
+        ``seed``), never by its place in the batch, so a clip lifts the same whatever its batch-mates."""
         longest = max(len(c.targets) for c in clips)
         count = len(clips)
         targets = np.zeros((count, longest, NUM_JOINTS, 2), np.float32)
@@ -213,8 +216,9 @@ class LiftingBatch:
         for i, clip in enumerate(clips):
             length = len(clip.targets)
             targets[i, :length], weights[i, :length], mask[i, :length] = clip.targets, clip.weights, True
+            clip_seed = zlib.crc32(clip.targets.tobytes(), seed & 0xFFFFFFFF)
             log_lengths[i], roots[i, :length], directions[i, :length] = initial_estimate(
-                clip.targets, clip.weights, seed=seed + i
+                clip.targets, clip.weights, seed=clip_seed
             )
             # Padding repeats the last frame: zero weight, and it is masked out of the smoothness term.
             roots[i, length:], directions[i, length:] = roots[i, length - 1], directions[i, length - 1]
@@ -275,9 +279,10 @@ def solve_adam(
     tolerance: float = 1e-2,
     check_every: int = 10,
 ) -> SolverResult:
-    """Adam on the summed objective; stops once no clip improved by more than ``tolerance`` (relative) over the
-    last ``check_every`` steps, or at ``max_steps``. Each clip's objective depends on its own parameters only and
-    Adam's update is elementwise, so clips do not interfere.
+    """Adam on the summed objective, with a stopping rule per clip: once a clip improved by no more than
+    ``tolerance`` (relative) over the last ``check_every`` steps, its parameters are frozen; the batch ends when all
+    are (or at ``max_steps``). Each clip's objective depends on its own parameters only, Adam's update is
+    elementwise and each clip stops on its own, so a clip's result does not depend on its batch-mates.
 
     Why stop early: the reference objective's bone-length prior is not divided by the clip's size as the
     reprojection term is, so driving the objective all the way down shrinks the hands (to 0.78 of their true length
@@ -287,18 +292,29 @@ def solve_adam(
     started = time.perf_counter()
     params = batch.parameters()
     optimizer = torch.optim.Adam(params, lr=learning_rate)
+    frozen = [p.detach().clone() for p in params]  # the parameters each converged clip stopped with
+    active = torch.ones(len(batch.log_lengths), dtype=torch.bool)
     previous, history, step = None, [], 0
     for step in range(1, max_steps + 1):
         optimizer.zero_grad(set_to_none=True)
         objective = clip_objectives(batch, *params)["objective"]
         objective.sum().backward()
         optimizer.step()
-        if step % check_every == 0:
-            current = objective.detach()
-            history.append(float(current.mean()))
-            if previous is not None and bool(((previous - current) <= tolerance * current.abs()).all()):
-                break
-            previous = current
+        with torch.no_grad():
+            if not bool(active.all()):  # Adam's momentum would move converged clips: put them back
+                for param, kept in zip(params, frozen):
+                    param[~active] = kept[~active]
+            if step % check_every == 0:
+                current = objective.detach()
+                history.append(float(current.mean()))
+                if previous is not None:
+                    converged = active & ((previous - current) <= tolerance * current.abs())
+                    for param, kept in zip(params, frozen):
+                        kept[converged] = param[converged]
+                    active &= ~converged
+                    if not bool(active.any()):
+                        break
+                previous = current
     return _finish(batch, params, step, started, history)
 
 

@@ -39,13 +39,21 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..data.atomic import atomic_path
-from ..data.dataset import load_pose_dataset, pose_dataset_from_rows, save_pose_dataset
+from ..data.dataset import (
+    SPLIT_NAME,
+    canonical_row,
+    load_pose_dataset,
+    pose_dataset_from_generator,
+    read_stats,
+    save_pose_dataset,
+)
 from ..data.languages import canonical_language
 from ..data.prompt2sign import write_prompt2sign
 from ..data.prompts import make_prompt
@@ -54,8 +62,10 @@ from .keypoints import MAX_MISSING_FRACTION, SkippedClip, find_clips, read_clip
 from .lifting import LiftingBatch, prepare_keypoints, solve_adam, solve_reference
 from .store import ClipStore
 
-ID_COLUMNS = ("id", "clip", "clip_id", "name", "video_name", "sentence_name", "file", "files")
-TEXT_COLUMNS = ("text", "sentence", "translation", "gloss", "glosses")
+# Table columns, best first: How2Sign's csv has VIDEO_NAME before SENTENCE_NAME, and the sentence is the clip.
+ID_COLUMNS = ("id", "clip", "clip_id", "sentence_name", "name", "file", "files", "video_name")
+TEXT_COLUMNS = ("text", "sentence", "translation")
+GLOSS_COLUMNS = ("gloss", "glosses", "orth")
 
 
 @dataclass
@@ -84,6 +94,8 @@ class ConversionOptions:
             raise ValueError(f"`solver` must be 'adam' or 'reference', got {self.solver!r}")
         if not 0 <= self.max_missing_fraction <= 1:
             raise ValueError(f"`max_missing_fraction` must lie in [0, 1], got {self.max_missing_fraction}")
+        if not SPLIT_NAME.match(self.split):
+            raise ValueError(f"`split` may only hold letters, digits and '_', got {self.split!r}")
 
 
 @dataclass
@@ -102,35 +114,58 @@ class StageReport:
         return self.converted / self.seconds if self.seconds > 0 else 0.0
 
 
-def read_sentence_table(path: str | os.PathLike) -> dict[str, str]:
-    """Clip id -> sentence from a ``.tsv`` / ``.csv`` table: two columns, or a header naming an id column (``id``,
-    ``clip``, ``SENTENCE_NAME``, ...) and a text column (``text``, ``sentence``, ``SENTENCE``, ...). Quotes allowed."""
+def read_sentence_table(path: str | os.PathLike, kind: str = "text") -> dict[str, str]:
+    """Clip id -> sentence (``kind="text"``) or gloss sequence (``"gloss"``) from a ``.tsv`` / ``.csv`` table.
+
+    Either two columns (id, value), or a header: the id column is the first of ``ID_COLUMNS`` present
+    (``SENTENCE_NAME`` before ``VIDEO_NAME``), the value column the first of ``TEXT_COLUMNS`` / ``GLOSS_COLUMNS``.
+    Quoted fields are fine; whitespace inside a value is collapsed.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such sentence table")
-    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+        raise FileNotFoundError(f"{path}: no such {kind} table")
     with open(path, encoding="utf-8-sig", newline="") as handle:
+        first_line = handle.readline()
+        handle.seek(0)
+        # How2Sign's ".csv" files are tab-separated: trust the header line, not the extension.
+        delimiter = "\t" if "\t" in first_line else ","
         rows = [row for row in csv.reader(handle, delimiter=delimiter) if any(cell.strip() for cell in row)]
     if not rows:
         raise ValueError(f"{path}: the table is empty")
     header = [cell.strip().lower() for cell in rows[0]]
-    id_column, text_column = 0, 1
+    id_column, value_column = 0, 1
     has_header = any(name in ID_COLUMNS for name in header)
     if has_header:
-        id_column = next(i for i, name in enumerate(header) if name in ID_COLUMNS)
-        text_column = next((i for i, name in enumerate(header) if name in TEXT_COLUMNS), None)
-        if text_column is None:
-            raise ValueError(f"{path}: the header {rows[0]} names no text column (one of {TEXT_COLUMNS})")
+        wanted = TEXT_COLUMNS if kind == "text" else GLOSS_COLUMNS
+        id_column = next(header.index(name) for name in ID_COLUMNS if name in header)
+        value_column = next((header.index(name) for name in wanted if name in header), None)
+        if value_column is None:
+            raise ValueError(f"{path}: the header {rows[0]} names no {kind} column (one of {wanted})")
         rows = rows[1:]
     table = {}
     for number, row in enumerate(rows, start=2 if has_header else 1):
-        if len(row) <= max(id_column, text_column):
-            raise ValueError(f"{path} line {number}: expected an id and a sentence separated by {delimiter!r}")
-        clip_id, text = row[id_column].strip(), " ".join(row[text_column].split())
-        if clip_id in table and table[clip_id] != text:
-            raise ValueError(f"{path} line {number}: clip {clip_id!r} has two different sentences")
-        table[clip_id] = text
+        if len(row) <= max(id_column, value_column):
+            value = "sentence" if kind == "text" else "gloss sequence"
+            raise ValueError(f"{path} line {number}: expected an id and a {value}, separated by a tab or a comma")
+        clip_id, value = row[id_column].strip(), " ".join(row[value_column].split())
+        if clip_id in table and table[clip_id] != value:
+            plural = "sentences" if kind == "text" else "glosses"
+            raise ValueError(f"{path} line {number}: clip {clip_id!r} has two different {plural}")
+        table[clip_id] = value
     return table
+
+
+def _changed_options(stored: dict[str, tuple[int, dict]], expected: dict, stage: str) -> list[str]:
+    # Clips done by an earlier run keep what they were made with; say so when this run asks for something else.
+    warnings = []
+    for name, value in expected.items():
+        differing = [clip for clip, (_, attributes) in stored.items() if attributes.get(name) != value]
+        if differing:
+            warnings.append(
+                f"{len(differing)} clip(s) done earlier have {name}={stored[differing[0]][1].get(name)!r}, not "
+                f"{value!r} ({differing[0]}, ...); they are kept. Delete the {stage} output to redo them"
+            )
+    return warnings
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -152,15 +187,18 @@ def extract_keypoints(input_dir: str | os.PathLike, out_dir: str | os.PathLike, 
     report = StageReport("extract")
     sources = find_clips(input_dir)
     texts = read_sentence_table(options.text_path) if options.text_path else None
-    glosses = read_sentence_table(options.gloss_path) if options.gloss_path else {}
+    glosses = read_sentence_table(options.gloss_path, kind="gloss") if options.gloss_path else {}
     if texts is not None:
         unmatched = sorted(set(texts) - set(sources))
         if unmatched:
             report.warnings.append(f"{len(unmatched)} id(s) of {options.text_path} have no clip: {unmatched[:5]}")
     store = keypoint_store(out_dir)
-    done = store.done_ids()
-    pending = [clip_id for clip_id in sources if clip_id not in done]
-    report.already_done = len(sources) - len(pending)
+    stored = {clip: meta for clip, meta in store.metadata().items() if clip in sources}
+    report.warnings += _changed_options(
+        stored, {"split": options.split, "language": options.language, "fps": options.fps}, "extract"
+    )
+    pending = [clip_id for clip_id in sources if clip_id not in stored]
+    report.already_done = len(stored)
     batch: dict[str, tuple] = {}
     for clip_id in tqdm(pending, desc="extract keypoints", unit="clip", disable=not options.progress):
         if texts is not None and clip_id not in texts:
@@ -227,39 +265,47 @@ def to_corpus_units(pose: np.ndarray) -> np.ndarray:
 
 
 def lift_keypoints(out_dir: str | os.PathLike, options: ConversionOptions) -> StageReport:
-    """Lift every clip of ``keypoints2d.h5`` not yet in ``poses3d.h5``, batch by batch."""
+    """Lift every clip of ``keypoints2d.h5`` not yet in ``poses3d.h5``, batch by batch (reading only that batch)."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     report = StageReport("lift")
     source = keypoint_store(out_dir)
     if not source.path.is_file():
         raise FileNotFoundError(f"{source.path}: missing; run the extract stage first (signllm convert extract)")
-    clips = {clip_id: (arrays["keypoints"], attributes) for clip_id, arrays, attributes in source.items()}
+    lengths = {clip_id: frames for clip_id, (frames, _) in source.metadata().items()}
     target = pose_store(out_dir)
-    done = target.done_ids()
-    report.already_done = len(done & set(clips))
-    batches = plan_batches({c: len(k) for c, (k, _) in clips.items()}, options.batch_frames, options.max_batch_clips)
-    todo = [batch for batch in batches if not set(batch) <= done]
+    stored = {clip: meta for clip, meta in target.metadata().items() if clip in lengths}
+    report.warnings += _changed_options(stored, {"solver": options.solver}, "lift")
+    report.already_done = len(stored)
+    batches = plan_batches(lengths, options.batch_frames, options.max_batch_clips)
+    todo = [batch for batch in batches if not set(batch) <= set(stored)]
     bar = tqdm(total=sum(len(b) for b in todo), desc="lift to 3D", unit="clip", disable=not options.progress)
     for batch_ids in todo:
-        prepared = [prepare_keypoints(clips[clip_id][0]) for clip_id in batch_ids]
-        batch = LiftingBatch.from_clips(prepared, seed=options.seed)
-        if options.solver == "adam":
-            result = solve_adam(batch, tolerance=options.tolerance)
-        else:
-            result = solve_reference(batch)
-        positions = result.positions()
-        part = {}
-        for index, clip_id in enumerate(batch_ids):
-            if clip_id in done:
-                continue
-            keypoints, attributes = clips[clip_id]
-            pose = to_corpus_units(positions[index, : len(keypoints)])
-            terms = {f"objective_{k}": float(v[index]) for k, v in result.objectives.items()}
-            attributes = attributes | terms | {"solver": options.solver, "solver_steps": result.steps}
-            part[clip_id] = ({"pose": pose, "confidence": prepared[index].weights}, attributes)
-        target.write_part(part)
-        report.converted += len(part)
+        clips = source.read_many(batch_ids)
+        prepared = {}
+        for clip_id in batch_ids:
+            try:
+                prepared[clip_id] = prepare_keypoints(clips[clip_id][0]["keypoints"])
+            except ValueError as reason:  # a clip the extract stage let through but lifting cannot use
+                report.skipped[clip_id] = str(reason)
+        ready = [clip_id for clip_id in batch_ids if clip_id in prepared]
+        if ready:
+            batch = LiftingBatch.from_clips([prepared[clip_id] for clip_id in ready], seed=options.seed)
+            if options.solver == "adam":
+                result = solve_adam(batch, tolerance=options.tolerance)
+            else:
+                result = solve_reference(batch)
+            positions = result.positions()
+            part = {}
+            for index, clip_id in enumerate(ready):
+                if clip_id in stored:
+                    continue
+                pose = to_corpus_units(positions[index, : lengths[clip_id]])
+                terms = {f"objective_{k}": float(v[index]) for k, v in result.objectives.items()}
+                attributes = clips[clip_id][1] | terms | {"solver": options.solver}
+                part[clip_id] = ({"pose": pose, "confidence": prepared[clip_id].weights}, attributes)
+            target.write_part(part)
+            report.converted += len(part)
         bar.update(len(batch_ids))
     bar.close()
     target.merge()
@@ -271,42 +317,61 @@ def lift_keypoints(out_dir: str | os.PathLike, options: ConversionOptions) -> St
 # Stage 3: poses3d.h5 -> .skels / .text / .gloss / .files and the parquet dataset
 
 
+def _export_rows(store_path, split, texts, glosses, seed, stamp):
+    # Streamed into the datasets cache by `pose_dataset_from_generator`; `stamp` ties the cache to the file.
+    store = ClipStore(store_path, fields=("pose", "confidence"))
+    texts, glosses = dict(texts), dict(glosses)
+    for clip_id, arrays, attributes in store.items():
+        if attributes["split"] != split:
+            continue
+        text = texts.get(clip_id, attributes.get("text", ""))
+        row = {
+            "id": clip_id,
+            "language": attributes["language"],
+            "text": text,
+            "gloss": glosses.get(clip_id, attributes.get("gloss", "")),
+            "prompt": make_prompt(text, attributes["language"], seed=seed, key=clip_id) if text else "",
+            "pose": arrays["pose"],
+            "confidence": arrays["confidence"],
+            "fps": attributes["fps"],
+        }
+        yield canonical_row(row, f"{store_path} clip {clip_id}")
+
+
 def export_dataset(out_dir: str | os.PathLike, options: ConversionOptions) -> StageReport:
-    """Write every split of ``poses3d.h5`` as Prompt2Sign text files and as the canonical parquet dataset."""
+    """Write every split of ``poses3d.h5`` as Prompt2Sign text files and as the canonical parquet dataset.
+
+    ``--text`` / ``--gloss`` tables given here replace the stored sentences of the clips they name; other clips keep
+    what the extract stage stored. Clips without any sentence are exported with an empty text and a warning.
+    """
     started = time.perf_counter()
     out_dir = Path(out_dir)
     report = StageReport("export")
     store = pose_store(out_dir)
     if not store.path.is_file():
         raise FileNotFoundError(f"{store.path}: missing; run the lift stage first (signllm convert lift)")
-    texts = read_sentence_table(options.text_path) if options.text_path else {}
-    glosses = read_sentence_table(options.gloss_path) if options.gloss_path else {}
-    rows: dict[str, list[dict]] = {}
-    for clip_id, arrays, attributes in store.items():
-        text = texts.get(clip_id, attributes.get("text", ""))
-        if options.text_path and clip_id not in texts:
-            report.skipped[clip_id] = f"no sentence for this clip in {Path(options.text_path).name}"
-            continue
-        if not text:
-            report.warnings.append(f"{clip_id}: no text (pass --text clips.tsv)")
-        rows.setdefault(attributes["split"], []).append(
-            {
-                "id": clip_id,
-                "language": attributes["language"],
-                "text": text,
-                "gloss": glosses.get(clip_id, attributes.get("gloss", "")),
-                "prompt": make_prompt(text, attributes["language"], seed=options.seed, key=clip_id) if text else "",
-                "pose": arrays["pose"],
-                "confidence": arrays["confidence"],
-                "fps": attributes["fps"],
-            }
+    dataset_dir = out_dir / "dataset"
+    if (dataset_dir / "stats.json").is_file() and read_stats(dataset_dir).get("builder") != "convert":
+        raise FileExistsError(
+            f"{dataset_dir} holds a dataset this tool did not write; move it or choose another OUT_DIR"
         )
-    if not rows:
+    texts = read_sentence_table(options.text_path) if options.text_path else {}
+    glosses = read_sentence_table(options.gloss_path, kind="gloss") if options.gloss_path else {}
+    metadata = store.metadata()
+    if not metadata:
         raise ValueError(f"{store.path}: no clip to export")
-    splits = {name: pose_dataset_from_rows(items, source=f"{name} clip") for name, items in sorted(rows.items())}
-    for name, split in splits.items():
-        write_prompt2sign(split, out_dir, name, variant=options.skels_variant)
-        report.converted += len(split)
+    for clip_id, (_, attributes) in sorted(metadata.items()):
+        if not texts.get(clip_id, attributes.get("text")):
+            report.warnings.append(f"{clip_id}: no sentence (pass --text clips.tsv)")
+    stamp = (str(store.path), store.path.stat().st_size, store.path.stat().st_mtime_ns)
+    splits = {}
+    for split in sorted({attributes["split"] for _, attributes in metadata.values()}):
+        arguments = {"store_path": str(store.path), "split": split, "texts": tuple(sorted(texts.items())),
+                     "glosses": tuple(sorted(glosses.items())), "seed": options.seed, "stamp": stamp}  # fmt: skip
+        splits[split] = pose_dataset_from_generator(_export_rows, arguments)
+        # Lifted poses hold a real value in every joint: no Prompt2Sign "missing" markers.
+        write_prompt2sign(splits[split], out_dir, split, variant=options.skels_variant, mark_missing=False)
+        report.converted += len(splits[split])
     extra = {
         "name": f"signllm conversion of {out_dir.name}",
         "description": "OpenPose / pose-format keypoints lifted to 3D with signllm_hf.conversion.",
@@ -316,7 +381,7 @@ def export_dataset(out_dir: str | os.PathLike, options: ConversionOptions) -> St
         "scale": 1.0,
         "coordinates": "neck origin, shoulder width 1, x right, y down, z away from the camera",
     }
-    save_pose_dataset(splits, out_dir / "dataset", extra_stats=extra, overwrite=True)
+    save_pose_dataset(splits, dataset_dir, extra_stats=extra, overwrite=True)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -326,13 +391,15 @@ def export_dataset(out_dir: str | os.PathLike, options: ConversionOptions) -> St
 
 
 def write_summary(out_dir: Path, reports: list[StageReport]) -> dict:
-    """Merge stage reports into ``summary.json`` (earlier stages' entries are kept) and return it."""
+    """Merge stage reports into ``summary.json`` (other stages' entries are kept, each with its time) and return it."""
     path = out_dir / "summary.json"
     summary = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     for report in reports:
         entry = asdict(report) | {"clips_per_second": round(report.clips_per_second, 2)}
         entry["seconds"] = round(report.seconds, 2)
+        entry["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         summary[report.stage] = entry
+    out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return summary
@@ -341,14 +408,22 @@ def write_summary(out_dir: Path, reports: list[StageReport]) -> dict:
 def convert_openpose(
     input_dir: str | os.PathLike, out_dir: str | os.PathLike, options: ConversionOptions
 ) -> list[StageReport]:
-    """All three stages; returns their reports (also merged into ``OUT_DIR/summary.json``)."""
+    """All three stages; returns their reports, also merged into ``OUT_DIR/summary.json`` (written even when a stage
+    stops with an error, for the stages that finished)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    reports = [extract_keypoints(input_dir, out_dir, options)]
-    reports.append(lift_keypoints(out_dir, options))
-    reports.append(export_dataset(out_dir, options))
-    write_summary(out_dir, reports)
-    return reports
+    reports: list[StageReport] = []
+    try:
+        reports.append(extract_keypoints(input_dir, out_dir, options))
+        if not keypoint_store(out_dir).path.is_file():  # every clip was skipped: nothing to lift
+            reports[0].warnings.append("no clip could be extracted; the lift and export stages did not run")
+            return reports
+        reports.append(lift_keypoints(out_dir, options))
+        if pose_store(out_dir).path.is_file():
+            reports.append(export_dataset(out_dir, options))
+        return reports
+    finally:
+        write_summary(out_dir, reports)
 
 
 def load_converted(out_dir: str | os.PathLike, split: str | None = None):

@@ -24,7 +24,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import h5py
 import numpy as np
@@ -50,11 +50,7 @@ class ClipStore:
 
     def done_ids(self) -> set[str]:
         """Clips already stored, in the main file or in parts of an interrupted run."""
-        done = set()
-        for path in self._files():
-            with h5py.File(path, "r") as handle:
-                done.update(unquote(name) for name in handle[self.fields[0]])
-        return done
+        return set(self.metadata())
 
     def write_part(self, clips: dict[str, tuple[dict[str, np.ndarray], dict]]) -> None:
         """Store ``{clip id: (arrays by field, attributes)}`` as one new part, atomically."""
@@ -89,11 +85,31 @@ class ClipStore:
 
     def read(self, clip_id: str) -> tuple[dict[str, np.ndarray], dict]:
         """``(arrays by field, attributes)`` of one clip."""
+        clips = self.read_many([clip_id])
+        if clip_id not in clips:
+            raise KeyError(f"{self.path}: no clip {clip_id!r}")
+        return clips[clip_id]
+
+    def read_many(self, clip_ids) -> dict[str, tuple[dict[str, np.ndarray], dict]]:
+        """Several clips, each file opened once; ids not stored are left out."""
+        wanted = {_key(clip_id): clip_id for clip_id in clip_ids}
+        clips = {}
         for path in self._files():
             with h5py.File(path, "r") as handle:
-                if _key(clip_id) in handle[self.fields[0]]:
-                    return self._clip(handle, _key(clip_id))
-        raise KeyError(f"{self.path}: no clip {clip_id!r}")
+                group = handle[self.fields[0]]
+                for name in [n for n in wanted if n in group and wanted[n] not in clips]:
+                    clips[wanted[name]] = self._clip(handle, name)
+        return clips
+
+    def metadata(self) -> dict[str, tuple[int, dict]]:
+        """Clip id -> (frames, attributes), without reading any array."""
+        result = {}
+        for path in self._files():
+            with h5py.File(path, "r") as handle:
+                for dataset in handle[self.fields[0]].values():
+                    attributes = {key: _plain(value) for key, value in dataset.attrs.items()}
+                    result.setdefault(attributes["id"], (dataset.shape[0], attributes))
+        return result
 
     def items(self) -> Iterator[tuple[str, dict[str, np.ndarray], dict]]:
         """Every stored clip as ``(id, arrays, attributes)``, main file first, in name order."""

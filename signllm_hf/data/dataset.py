@@ -31,6 +31,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 from datasets import Array2D, Array3D, Dataset, DatasetDict, Features, Value, load_dataset
+from datasets.exceptions import DatasetGenerationError
 
 from .atomic import atomic_directory
 from .languages import canonical_language
@@ -138,6 +139,23 @@ def pose_dataset_from_rows(rows: Iterable[Mapping], source: str = "row") -> Data
     arrays["fps"] = pa.array(columns["fps"], pa.float32())
     table = pa.table([arrays[name] for name in POSE_FEATURES], schema=POSE_FEATURES.arrow_schema)
     return Dataset(table).with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
+
+
+def pose_dataset_from_generator(generator, gen_kwargs: dict) -> Dataset:
+    """A canonical dataset streamed from ``generator(**gen_kwargs)`` (rows as from :func:`canonical_row`) into an
+    Arrow file of the ``datasets`` cache, so it never has to fit in memory.
+
+    ``generator`` must be a module-level function and ``gen_kwargs`` hold only tuples, not lists (``datasets``
+    shards list arguments); include something that changes with the source's content (file sizes and times), as
+    ``datasets`` caches the result under a hash of the function and its arguments. An error raised by the generator
+    reaches the caller as itself, not wrapped in ``DatasetGenerationError``.
+    """
+    try:
+        with quiet_datasets():
+            dataset = Dataset.from_generator(generator, features=POSE_FEATURES, gen_kwargs=gen_kwargs)
+    except DatasetGenerationError as error:
+        raise (error.__cause__ or error) from None
+    return dataset.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
 
 
 def check_pose_columns(dataset: Dataset | DatasetDict, needed: Iterable[str] = ("id", "language", "text", "pose")):

@@ -43,10 +43,9 @@ from pathlib import Path
 
 import numpy as np
 from datasets import Dataset, DatasetDict
-from datasets.exceptions import DatasetGenerationError
 
 from .atomic import atomic_paths
-from .dataset import POSE_FEATURES, canonical_row, check_pose_columns, quiet_datasets
+from .dataset import canonical_row, check_pose_columns, pose_dataset_from_generator
 from .languages import canonical_language
 from .motion import counter_channel, fill_missing
 from .prompts import make_prompt
@@ -288,12 +287,7 @@ def read_prompt2sign(
         "prompt_seed": prompt_seed,
         "stamp": stamp,  # part of the cache key: an edited file is read again
     }
-    try:
-        with quiet_datasets():
-            dataset = Dataset.from_generator(_generate_rows, features=POSE_FEATURES, gen_kwargs=generator_options)
-    except DatasetGenerationError as error:  # show our message (file, line, value), not the builder's wrapper
-        raise (error.__cause__ or error) from None
-    return dataset.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
+    return pose_dataset_from_generator(_generate_rows, generator_options)
 
 
 def _generate_rows(skels_path, texts, glosses, ids, layout, language, fps, prompt_seed, stamp):
@@ -332,12 +326,14 @@ def write_prompt2sign(
     variant: str = "progressive_transformers",
     scale: float | None = None,
     decimals: int = 6,
+    mark_missing: bool = True,
 ) -> dict[str, Path]:
     """Write ``dataset`` as ``{split}.skels/.text/.gloss/.files`` in ``directory`` (all four atomically).
 
     Coordinates are divided by the variant's scale (or ``scale``) and written with ``decimals`` decimals, the counter
     follows the variant. In the ``prompt2sign`` variant, joints with confidence 0 are written as the ``0.01600``
-    triple that tool uses for missing values. Returns the paths written.
+    triple that tool uses for missing values, unless ``mark_missing=False`` (poses whose every joint holds a real
+    value, as lifted ones do). Returns the paths written.
     """
     check_pose_columns(dataset)
     if len(dataset) == 0:
@@ -368,7 +364,7 @@ def write_prompt2sign(
                 pose = np.asarray(row["pose"], dtype=np.float64).reshape(-1, FRAME_SIZE) / layout.scale
                 counter = counter_channel(len(pose), layout.counter)
                 missing = None
-                if layout.variant == "prompt2sign" and has_confidence:
+                if layout.variant == "prompt2sign" and has_confidence and mark_missing:
                     missing = np.asarray(row["confidence"]) <= 0
                 cells = _format_frame_values(pose, decimals, missing)
                 counter_text = np.char.mod(f"%.{decimals}f", counter)[:, None]

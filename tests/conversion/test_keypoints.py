@@ -109,3 +109,52 @@ def test_find_clips_errors(tmp_path):
     (tmp_path / "a.pose").write_bytes(b"")
     with pytest.raises(ValueError, match="two inputs share the clip id 'a'"):
         find_clips(tmp_path)
+
+
+def test_dwpose_json(tmp_path):
+    # DWPose (controlnet_aux) writes coordinates as x / W, y / H with the canvas size, and null for missing hands.
+    keypoints = projected(known_motion(1)[0][:4])
+    folder = tmp_path / "dw"
+    folder.mkdir()
+    width, height = 1280.0, 720.0
+    for t, frame in enumerate(keypoints):
+        body = np.zeros((18, 3))
+        body[:8] = frame[:8] / [width, height, 1]
+        person = {"pose_keypoints_2d": body.reshape(-1).tolist(), "hand_left_keypoints_2d": None,
+                  "hand_right_keypoints_2d": (frame[29:] / [width, height, 1]).reshape(-1).tolist()}  # fmt: skip
+        data = {"people": [person], "canvas_width": width, "canvas_height": height}
+        (folder / f"{t:04d}_keypoints.json").write_text(json.dumps(data))
+    clip = read_openpose_folder(folder)
+    assert clip.layout == "COCO_18"
+    np.testing.assert_allclose(clip.keypoints[:, :8], keypoints[:, :8], rtol=1e-6)
+    assert (clip.keypoints[:, 8:29] == 0).all()  # the null hand: missing
+    np.testing.assert_allclose(clip.keypoints[:, 29:], keypoints[:, 29:], rtol=1e-6)
+
+
+def test_frame_file_names(tmp_path):
+    folder = write_openpose_clip(tmp_path / "clip", projected(known_motion(1)[0][:5]))
+    (folder / "._clip_000000000000_keypoints.json").write_bytes(b"\x00\x05macOS metadata")
+    assert read_openpose_folder(folder).keypoints.shape[0] == 5
+    (folder / "clip_000000999999_keypoints.json").write_text((folder / "clip_000000000000_keypoints.json").read_text())
+    with pytest.raises(SkippedClip, match=r"frame numbers span 0\.\.999999 but there are only 6 files"):
+        read_openpose_folder(folder)
+    (folder / "clip_000000999999_keypoints.json").unlink()
+    (folder / "clip_2_keypoints.json").write_text((folder / "clip_000000000000_keypoints.json").read_text())
+    with pytest.raises(SkippedClip, match="frame 2 appears twice"):
+        read_openpose_folder(folder)
+
+
+def test_degenerate_clips_are_skipped(tmp_path):
+    keypoints = projected(known_motion(1)[0][:6])
+    no_shoulders = keypoints.copy()
+    no_shoulders[:, [2, 5], 2] = 0
+    with pytest.raises(SkippedClip, match="the shoulders are never both detected"):
+        read_openpose_folder(write_openpose_clip(tmp_path / "a", no_shoulders))
+    faint = keypoints.copy()
+    faint[..., 2] = 0.1
+    with pytest.raises(SkippedClip, match="no frame has a mean upper-body confidence of 0.3"):
+        read_openpose_folder(write_openpose_clip(tmp_path / "b", faint))
+    still = keypoints.copy()
+    still[..., :2] = 100.0
+    with pytest.raises(SkippedClip, match="every detected keypoint is at the same place"):
+        read_openpose_folder(write_openpose_clip(tmp_path / "c", still))

@@ -166,3 +166,91 @@ def test_stages_one_at_a_time_and_errors(tmp_path, how2sign_dir):
     assert (out / "test.skels").is_file() and len(load_converted(out, split="test")) == 1
     with pytest.raises(ValueError, match="unknown sign language"):
         ConversionOptions(language="xx")
+
+
+def test_how2sign_style_tables(tmp_path):
+    header = "VIDEO_ID\tVIDEO_NAME\tSENTENCE_ID\tSENTENCE_NAME\tSTART_REALIGNED\tEND_REALIGNED\tSENTENCE\n"
+    rows = "v1\tvid-1\ts1\tvid_0-1\t0.1\t2.0\tFirst one.\nv1\tvid-1\ts2\tvid_1-1\t2.0\t4.0\tSecond one.\n"
+    (tmp_path / "how2sign_realigned_val.csv").write_text(header + rows, encoding="utf-8")  # tabs in a .csv
+    assert read_sentence_table(tmp_path / "how2sign_realigned_val.csv") == {"vid_0-1": "First one.",
+                                                                          "vid_1-1": "Second one."}  # fmt: skip
+    (tmp_path / "both.tsv").write_text("id\tgloss\ttext\na\tHELLO\thello there\n", encoding="utf-8")
+    assert read_sentence_table(tmp_path / "both.tsv") == {"a": "hello there"}
+    assert read_sentence_table(tmp_path / "both.tsv", kind="gloss") == {"a": "HELLO"}
+
+
+def test_two_splits_share_one_output_folder(tmp_path):
+    motions = known_motion(4)
+    for split, names in (("train", ("a1", "a2")), ("dev", ("b1", "b2"))):
+        root = tmp_path / split
+        for name, motion in zip(names, motions):
+            write_openpose_clip(root / name, projected(motion[:16]))
+        (root / "clips.tsv").write_text("".join(f"{n}\t{split} sentence {n}\n" for n in names), encoding="utf-8")
+        options = ConversionOptions(split=split, text_path=str(root / "clips.tsv"), progress=False)
+        reports = convert_openpose(root, tmp_path / "out", options)
+        assert not any(r.skipped for r in reports)
+    dataset = load_converted(tmp_path / "out")
+    assert {name: sorted(split["id"]) for name, split in dataset.items()} == {
+        "train": ["a1", "a2"],
+        "dev": ["b1", "b2"],
+    }
+    assert dataset["train"][0]["text"] == "train sentence a1"
+    assert (tmp_path / "out" / "train.skels").is_file() and (tmp_path / "out" / "dev.skels").is_file()
+    # The same input again with other options: kept as it was, with a warning that says so.
+    options = ConversionOptions(split="test", language="gsg", progress=False)
+    reports = convert_openpose(tmp_path / "dev", tmp_path / "out", options)
+    assert reports[0].already_done == 2 and any("split='dev', not 'test'" in w for w in reports[0].warnings)
+
+
+def test_a_clip_failing_in_the_lift_stage_is_skipped(tmp_path, monkeypatch):
+    root = tmp_path / "in"
+    for name, motion in zip(("fine", "odd"), known_motion(2)):
+        write_openpose_clip(root / name, projected(motion[:12]))
+    real = pipeline.prepare_keypoints
+    calls = {"n": 0}
+
+    def failing_once(keypoints):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("no confident keypoint in any frame")
+        return real(keypoints)
+
+    monkeypatch.setattr(pipeline, "prepare_keypoints", failing_once)
+    reports = convert_openpose(root, tmp_path / "out", ConversionOptions(progress=False))
+    assert reports[1].converted == 1 and list(reports[1].skipped.values()) == ["no confident keypoint in any frame"]
+    assert len(load_converted(tmp_path / "out", split="train")) == 1
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["lift"]["skipped"]
+
+
+def test_nothing_extractable_still_writes_a_summary(tmp_path):
+    root = tmp_path / "in"
+    (root / "empty").mkdir(parents=True)
+    code = main(["convert", "openpose", str(root), str(tmp_path / "out"), "--quiet"])
+    assert code == 1
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert "empty clip folder" in summary["extract"]["skipped"]["empty"]
+    assert "finished_at" in summary["extract"] and "lift" not in summary
+
+
+def test_prompt2sign_variant_export_has_no_markers(tmp_path):
+    root = tmp_path / "in"
+    motion = known_motion(1)[0][:14]
+    keypoints = projected(motion)
+    keypoints[:, 8:29, 2] = 0  # the left hand never detected: lifted anyway, values are real
+    write_openpose_clip(root / "clip", keypoints)
+    convert_openpose(root, tmp_path / "out", ConversionOptions(skels_variant="prompt2sign", progress=False))
+    assert "0.01600 0.01600 0.01600" not in (tmp_path / "out" / "train.skels").read_text()
+    from_files = read_prompt2sign(tmp_path / "out", "train", language="ase")[0]["pose"]
+    np.testing.assert_allclose(from_files, load_converted(tmp_path / "out", split="train")[0]["pose"], atol=1e-4)
+
+
+def test_a_foreign_dataset_folder_is_not_overwritten(tmp_path):
+    from signllm_hf.data import pose_dataset_from_rows, save_pose_dataset
+    from tests.conftest import pose_rows
+
+    root = tmp_path / "in"
+    write_openpose_clip(root / "clip", projected(known_motion(1)[0][:10]))
+    save_pose_dataset({"train": pose_dataset_from_rows(pose_rows([3]))}, tmp_path / "out" / "dataset",
+                      extra_stats={"builder": "fingerspelling"})  # fmt: skip
+    with pytest.raises(FileExistsError, match="holds a dataset this tool did not write"):
+        convert_openpose(root, tmp_path / "out", ConversionOptions(progress=False))
