@@ -214,7 +214,8 @@ class SignLLMTextEncoder(nn.Module):
             states = self.pretrained(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             return self.project(states)
         positions = sinusoidal_positions(torch.arange(input_ids.shape[1], device=input_ids.device), self.d_model)
-        hidden = self.dropout(self.embed_tokens(input_ids) * math.sqrt(self.d_model) + positions)  # (B, L, D)
+        embedded = self.embed_tokens(input_ids)
+        hidden = self.dropout(embedded * math.sqrt(self.d_model) + positions.to(embedded.dtype))  # (B, L, D)
         mask = attention_mask[:, None, None, :].bool()  # (B, 1, 1, L): attend to real tokens only
         for layer in self.layers:
             hidden = layer(hidden, mask)
@@ -237,7 +238,8 @@ class SignLLMPoseDecoder(nn.Module):
 
     def forward(self, inputs, memory, memory_mask, start_position: int = 0, cache=None) -> torch.Tensor:
         positions = torch.arange(start_position, start_position + inputs.shape[1], device=inputs.device)
-        hidden = self.dropout(self.embed_frames(inputs) + sinusoidal_positions(positions, self.config.d_model))
+        embedded = self.embed_frames(inputs.to(self.embed_frames.weight.dtype))
+        hidden = self.dropout(embedded + sinusoidal_positions(positions, self.config.d_model).to(embedded.dtype))
         for layer in self.layers:
             hidden = layer(hidden, memory, memory_mask, cache=cache)
         return self.norm(hidden)  # (B, T, D)
@@ -619,17 +621,17 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         frames = input_ids.new_zeros(batch, longest, self.config.pose_dim, dtype=torch.float)
         counters = input_ids.new_zeros(batch, longest, dtype=torch.float)
         lengths = input_ids.new_zeros(batch)
-        for rows, (group_frames, group_counters, group_lengths) in results:
-            frames[rows, : group_frames.shape[1]] = group_frames
-            counters[rows, : group_counters.shape[1]] = group_counters
+        for rows, (group_frames, group_counters, group_lengths) in results:  # outputs in float32, whatever the dtype
+            frames[rows, : group_frames.shape[1]] = group_frames.float()
+            counters[rows, : group_counters.shape[1]] = group_counters.float()
             lengths[rows] = group_lengths
         valid = (torch.arange(longest, device=frames.device)[None] < lengths[:, None]).float()
         frames, counters = frames * valid[..., None], counters * valid
-        poses = self.denormalize(frames) * valid[..., None]
+        poses = (frames * self.pose_std.float() + self.pose_mean.float()) * valid[..., None]  # data coordinates
         return SignLLMGenerationOutput(poses.view(batch, longest, -1, 3), lengths, counters, frames)
 
     def _generate_group(self, group, input_ids, attention_mask, max_frames: int, use_cache: bool):
-        memory = group.encoder(input_ids, attention_mask)  # encoded once: (B, L, D)
+        memory = group.encoder(input_ids, attention_mask)  # encoded once: (B, L, D), in the model's dtype
         memory_mask = attention_mask[:, None, None, :].bool()
         batch = input_ids.shape[0]
         cache = EncoderDecoderCache(DynamicCache(), DynamicCache()) if use_cache else None

@@ -199,11 +199,15 @@ def load_clip(
         dataset = load_dataset("parquet", data_files=str(path), split="train").with_format("numpy")
     else:
         loaded = load_pose_dataset(path, split=split)
-        dataset = loaded if split else next(iter(loaded.values()))
+        if split is None and clip_id is not None:  # an id names one clip in whichever split holds it
+            dataset = next((s for s in loaded.values() if clip_id in s["id"]), next(iter(loaded.values())))
+        else:
+            dataset = loaded if split else next(iter(loaded.values()))
     if clip_id is not None:
         matches = [i for i, value in enumerate(dataset["id"]) if value == clip_id]
         if not matches:
-            raise KeyError(f"{source}: no clip with id {clip_id!r}")
+            where = f"split {split!r}" if split else "any split"
+            raise KeyError(f"{source}: no clip with id {clip_id!r} in {where}")
         index = matches[0]
     index = index or 0
     if not 0 <= index < len(dataset):

@@ -68,3 +68,17 @@ def test_stop_rules(model):
     model.config.stop_rule, model.config.stop_threshold = "threshold", 0.6
     _scripted(model, [ramp, peak, flat])
     assert model.generate(torch.tensor([[5, 2]] * 3), language="ase", max_frames=25).lengths.tolist() == [6, 6, 25]
+
+
+def test_bfloat16_models_generate_float32_poses(model):
+    import copy
+
+    ids = torch.tensor([[5, 6, 7, 2]])
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    full_out, half_out = (
+        model.generate(ids, language="ase", max_frames=6),
+        half.generate(ids, language="ase", max_frames=6),
+    )
+    assert half_out.poses.dtype == torch.float32
+    length = min(int(full_out.lengths[0]), int(half_out.lengths[0]))
+    torch.testing.assert_close(half_out.poses[0, :length], full_out.poses[0, :length], atol=0.1, rtol=0.05)
