@@ -14,18 +14,34 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 from dataclasses import field
 
 from transformers import PreTrainedConfig
 
 try:  # the registry resolves "GSL" -> "gsg"; without the package (the Hub route) codes are taken as written
-    from signllm_hf.data.languages import canonical_language as _canonical_language
+    from signllm_hf.data.languages import canonical_language as _registry_language
 except ImportError:  # pragma: no cover - exercised by the trust_remote_code test in a bare environment
+    _registry_language = None
 
-    def _canonical_language(code: str) -> str:
+
+def _canonical_language(code: str) -> str:
+    """The registry's code; a well-formed code it does not know (registered at run time when the model was made,
+    or unknown here) is kept as written rather than making a saved model unloadable."""
+    if _registry_language is None:
         return code.strip().lower()
+    try:
+        return _registry_language(code)
+    except ValueError:
+        if re.fullmatch(r"[a-z]{3}", code.strip()):
+            logger.warning("sign language %r is not in this installation's registry; keeping it as written", code)
+            return code.strip()
+        raise
 
 
+logger = logging.getLogger(__name__)
 POSE_DIM = 150  # 50 joints x (x, y, z)
 # The paper's Setup: Base = 2 + 2 layers, 4 heads, width 512 / FFN 2048; Large and Super scale the widths 2x and 4x.
 PRESETS = {
@@ -149,11 +165,13 @@ class SignLLMConfig(PreTrainedConfig):
               "without a counter a clip stops only at `max_frames`")  # fmt: skip
         check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
         check(0 < self.stop_peak <= 1, f"`stop_peak` must be in (0, 1], got {self.stop_peak}")
+        check(self.pose_dim % 3 == 0, f"`pose_dim` must be a multiple of 3 (joints x xyz), got {self.pose_dim}")
         for name in ("pose_mean", "pose_std"):
             values = getattr(self, name)
             size = None if values is None else len(values)
             check(values is None or size == self.pose_dim,
                   f"`{name}` must hold {self.pose_dim} values (one per pose channel), got {size}")  # fmt: skip
+            check(values is None or all(math.isfinite(v) for v in values), f"`{name}` contains NaN/inf")
         check(self.pose_std is None or min(self.pose_std) > 0, "`pose_std` values must be > 0")
         check(self.preset is None or self.preset in PRESETS, f"`preset` must be one of {list(PRESETS)} or None")
 

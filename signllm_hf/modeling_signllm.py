@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 import os
@@ -54,7 +55,9 @@ class SignLLMOutput(ModelOutput):
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, when `labels` are given): masked mean squared error over real frames
-            and every output channel (normalised pose values and the counter), future predictions included.
+            and every output channel (normalised pose values and the counter), plus `future_loss`.
+        future_loss (`torch.FloatTensor` of shape `()`, when `labels` are given): mean squared error of the future
+            frame predictions (0 without `future_prediction`).
         frames (`torch.FloatTensor` of shape `(B, T, C)`): the predicted next frames, normalised pose + counter.
         future_frames (`torch.FloatTensor` of shape `(B, T, K, P)`, when `future_prediction` K > 0): frames t+1..t+K.
         frame_errors (`torch.FloatTensor` of shape `(B, T)`, when `labels` are given): squared error of each frame
@@ -63,6 +66,7 @@ class SignLLMOutput(ModelOutput):
     """
 
     loss: torch.FloatTensor | None = None
+    future_loss: torch.FloatTensor | None = None
     frames: torch.FloatTensor | None = None
     future_frames: torch.FloatTensor | None = None
     frame_errors: torch.FloatTensor | None = None
@@ -277,12 +281,6 @@ class SignLLMPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module):
         super()._init_weights(module)
-        if isinstance(module, SignLLMForPoseGeneration):
-            # The statistics buffers are not in the checkpoint (the config holds them); from_pretrained builds the
-            # model without running __init__'s tensors, so they are filled here, from the config, every time.
-            mean, std = module.statistics_from_config()
-            module.pose_mean.copy_(mean)
-            module.pose_std.copy_(std)
 
 
 class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
@@ -291,20 +289,20 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
     them with the config's ``pose_mean`` / ``pose_std``."""
 
     def __init__(self, config: SignLLMConfig):
-        super().__init__(config)
+        # The model owns its config: add_language changes it, which must not reach other models built from it.
+        super().__init__(copy.deepcopy(config))
+        config = self.config
         names = config.languages if config.mode == "mlsf" else [SHARED_GROUP]
         self.groups = nn.ModuleDict({name: SignLLMGroup(config) for name in names})
-        mean, std = self.statistics_from_config()
-        self.register_buffer("pose_mean", mean, persistent=False)
-        self.register_buffer("pose_std", std, persistent=False)
         self.post_init()
 
-    def statistics_from_config(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The data's per-channel mean and std from the config (0 and 1 when it has none)."""
+    def statistics(self, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The data's per-channel mean and std (float32), read from the config each time: they follow
+        ``config.with_data_statistics`` and never lose precision to a bf16 cast (0 and 1 when the config has none)."""
         config = self.config
         mean = torch.tensor(config.pose_mean) if config.pose_mean is not None else torch.zeros(config.pose_dim)
         std = torch.tensor(config.pose_std) if config.pose_std is not None else torch.ones(config.pose_dim)
-        return mean.float(), std.float()
+        return mean.float().to(device), std.float().to(device)
 
     @classmethod
     def from_text_encoder(cls, encoder: str | os.PathLike | PreTrainedModel, **config_kwargs):
@@ -340,7 +338,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             code = _canonical_language(language)
         except ValueError:
             code = None
-        if code not in self.config.languages:
+        has_group = self.config.mode != "mlsf" or code in self.groups
+        if code not in self.config.languages or not has_group:
             typed = f"{language!r}" + (f" ({code})" if code and code != language else "")
             raise ValueError(f"this model has no language {typed}; its languages are {self.config.languages}")
         return code
@@ -379,12 +378,37 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         from safetensors.torch import save_file  # noqa: PLC0415
 
         state = {k: v.detach().contiguous().cpu() for k, v in self.group_for(language).state_dict().items()}
-        save_file(state, str(path), metadata={"language": self.resolve_language(language), "model_type": "signllm"})
+        metadata = {"language": self.resolve_language(language), "model_type": "signllm",
+                    "compatibility": json.dumps(self._group_fingerprint(), sort_keys=True)}  # fmt: skip
+        save_file(state, str(path), metadata=metadata)
+
+    def _group_fingerprint(self) -> dict:
+        # What a group's weights only make sense with: its architecture, the data statistics it learned in.
+        fields = (
+            *("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "activation"),
+            *("vocab_size", "pose_dim", "use_counter", "future_prediction", "just_counter", "text_encoder"),
+        )
+        fingerprint = {name: getattr(self.config, name) for name in fields}
+        mean, std = self.statistics()
+        fingerprint["statistics"] = [round(float(mean.sum()), 4), round(float(std.sum()), 4)]
+        return fingerprint
 
     def load_language(self, language: str, path: str | os.PathLike) -> None:
         """Load a group saved by :meth:`save_language` into ``language`` (added first if the model lacks it)."""
+        from safetensors import safe_open  # noqa: PLC0415
         from safetensors.torch import load_file  # noqa: PLC0415
 
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        saved = json.loads(metadata.get("compatibility", "{}"))
+        differing = [
+            name for name, value in self._group_fingerprint().items() if name in saved and saved[name] != value
+        ]
+        if differing:
+            raise ValueError(
+                f"{path}: the group was trained with another {', '.join(differing)} than this model's; it would "
+                "produce wrong poses here"
+            )
         code = _canonical_language(language)
         if code not in self.config.languages:
             self.add_language(code)
@@ -417,19 +441,35 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
     # -- embeddings (resize applies to every group) ------------------------------------------------------------
 
     def get_input_embeddings(self) -> nn.Module:
-        return next(iter(self.groups.values())).encoder.embed_tokens
+        encoder = next(iter(self.groups.values())).encoder
+        return encoder.pretrained.get_input_embeddings() if encoder.pretrained is not None else encoder.embed_tokens
 
     def set_input_embeddings(self, value: nn.Module) -> None:
-        next(iter(self.groups.values())).encoder.embed_tokens = value
+        encoder = next(iter(self.groups.values())).encoder
+        if encoder.pretrained is not None:
+            encoder.pretrained.set_input_embeddings(value)
+        else:
+            encoder.embed_tokens = value
 
-    def resize_token_embeddings(self, new_num_tokens: int | None = None, **kwargs) -> nn.Embedding:
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
+                                **kwargs) -> nn.Embedding:  # fmt: skip
+        """Resize every group's token embeddings (new rows initialised, old rows kept, dtype and trainability kept)."""
+        if new_num_tokens is None:
+            return self.get_input_embeddings()
+        if pad_to_multiple_of:
+            new_num_tokens = -(-new_num_tokens // pad_to_multiple_of) * pad_to_multiple_of
         for group in self.groups.values():
+            if group.encoder.pretrained is not None:
+                group.encoder.pretrained.resize_token_embeddings(new_num_tokens)
+                continue
             old = group.encoder.embed_tokens
-            new = nn.Embedding(new_num_tokens, old.embedding_dim, padding_idx=old.padding_idx).to(old.weight.device)
+            new = nn.Embedding(new_num_tokens, old.embedding_dim, padding_idx=old.padding_idx)
+            new = new.to(device=old.weight.device, dtype=old.weight.dtype)
             nn.init.normal_(new.weight, std=self.config.initializer_range)
             keep = min(old.num_embeddings, new_num_tokens)
             with torch.no_grad():
                 new.weight[:keep] = old.weight[:keep]
+            new.weight.requires_grad_(old.weight.requires_grad)
             group.encoder.embed_tokens = new
         self.config.vocab_size = new_num_tokens
         return self.get_input_embeddings()
@@ -437,12 +477,14 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
     # -- normalisation -----------------------------------------------------------------------------------------
 
     def normalize(self, poses: torch.Tensor) -> torch.Tensor:
-        """Data coordinates (..., P) -> the model's normalised space."""
-        return (poses - self.pose_mean) / self.pose_std
+        """Data coordinates (..., P) -> the model's normalised space (computed in float32)."""
+        mean, std = self.statistics(poses.device)
+        return (poses.float() - mean) / std
 
     def denormalize(self, frames: torch.Tensor) -> torch.Tensor:
-        """Normalised (..., P) -> data coordinates."""
-        return frames * self.pose_std + self.pose_mean
+        """Normalised (..., P) -> data coordinates (computed in float32)."""
+        mean, std = self.statistics(frames.device)
+        return frames.float() * std + mean
 
     # -- forward -----------------------------------------------------------------------------------------------
 
@@ -451,8 +493,9 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             raise ValueError(
                 f"`input_ids` must be (batch, tokens) with at least one token, got {tuple(input_ids.shape)}"
             )
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
+        if attention_mask is None:  # attend to every token but padding (keeping at least one per row)
+            attention_mask = (input_ids != self.config.pad_token_id).long()
+            attention_mask[:, 0] = 1
         if int(input_ids.max()) >= self.config.vocab_size or int(input_ids.min()) < 0:
             raise ValueError(
                 f"token id {int(input_ids.max())} is outside the model's vocabulary (vocab_size="
@@ -522,16 +565,14 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             raise ValueError(
                 f"`labels` must have {self.config.output_size} channels per frame, got {labels.shape[-1]}"
             )
-        if not torch.isfinite(labels).all():
-            raise ValueError("`labels` contain NaN/inf; mark missing frames with `frame_mask` instead")
         if frame_mask is None:
             frame_mask = torch.ones(labels.shape[:2], dtype=torch.bool, device=labels.device)
         frame_mask = frame_mask.bool()
-        targets = torch.cat(
-            [self.normalize(labels[..., : self.config.pose_dim]), labels[..., self.config.pose_dim :]], -1
-        )
-        targets = targets * frame_mask[..., None]  # padded frames are zero whatever the collator put there
+        if not torch.isfinite(labels[frame_mask]).all():
+            raise ValueError("`labels` contain NaN/inf in real frames; mark padding frames False in `frame_mask`")
+        targets = self.normalized_targets(labels, frame_mask)
 
+        # Outputs are gathered in float32 (a bf16 model's groups are cast on the way), so the loss is float32 too.
         frames = torch.zeros_like(targets)
         future = None
         if self.config.future_prediction:
@@ -543,32 +584,47 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             encoded = group.encoder(input_ids[rows], text_mask)  # (b, L, D)
             hidden = group.decoder(self.decoder_inputs(targets[rows]), encoded, text_mask[:, None, None, :].bool())
             group_frames, group_future = group.decoder.heads(hidden)
-            frames = frames.index_copy(0, rows, group_frames)
-            memory = memory.index_copy(0, rows, encoded)
+            frames = frames.index_copy(0, rows, group_frames.to(frames.dtype))
+            memory = memory.index_copy(0, rows, encoded.to(memory.dtype))
             if future is not None:
-                future = future.index_copy(0, rows, group_future)
+                future = future.index_copy(0, rows, group_future.to(future.dtype))
 
-        loss, frame_errors = self.loss_terms(frames, future, targets, frame_mask)
-        return SignLLMOutput(loss, frames, future, frame_errors, memory)
+        frame_errors = self.frame_errors(frames, targets, frame_mask)
+        loss = frame_errors.sum() / frame_mask.sum().clamp_min(1)
+        future_loss = self.future_loss(future, targets, frame_mask)
+        return SignLLMOutput(loss + future_loss, future_loss, frames, future, frame_errors, memory)
 
-    def loss_terms(self, frames, future, targets, frame_mask) -> tuple[torch.Tensor, torch.Tensor]:
-        """Masked (weighted) MSE over real frames and channels, future frames included, and per-frame errors (B, T).
+    def normalized_targets(self, labels: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """Labels in the data's coordinates (+ counter) -> the model's normalised targets, zero on padded frames."""
+        pose = self.normalize(labels[..., : self.config.pose_dim])
+        targets = torch.cat([pose, labels[..., self.config.pose_dim :].float()], dim=-1)
+        return torch.where(frame_mask[..., None].bool(), targets, 0.0)  # padding is zero, even if it held NaN
 
-        Each pose channel weighs 1 and the counter ``counter_loss_weight``; the loss is the weighted mean.
-        """
-        mask = frame_mask.to(frames.dtype)
-        weights = frames.new_ones(frames.shape[-1])
+    def channel_weights(self, like: torch.Tensor) -> torch.Tensor:
+        """Loss weight of every output channel: 1 per pose value, ``counter_loss_weight`` for the counter."""
+        weights = like.new_ones(self.config.output_size)
         if self.config.use_counter:
             weights[-1] = self.config.counter_loss_weight
-        squared = (frames - targets) ** 2 * mask[..., None] * weights  # (B, T, C)
-        total, count = squared.sum(), mask.sum() * weights.sum()
-        frame_errors = squared.sum(dim=-1) / weights.sum()
-        for k in range(1, (future.shape[2] if future is not None else 0) + 1):
-            # The prediction made at step t for frame t + k, where both exist.
-            both = (frame_mask[:, :-k] & frame_mask[:, k:]).to(frames.dtype)
+        return weights
+
+    def frame_errors(self, frames, targets, frame_mask, kind: str = "mse") -> torch.Tensor:
+        """Per-frame error (B, T): the channel-weighted mean of squared (``"mse"``) or absolute (``"l1"``) errors,
+        0 on padded frames. The masked MSE loss is their mean over real frames."""
+        difference = frames - targets
+        elementwise = difference * difference if kind == "mse" else difference.abs()
+        weights = self.channel_weights(frames)
+        return (elementwise * weights).sum(dim=-1) / weights.sum() * frame_mask.to(frames.dtype)
+
+    def future_loss(self, future, targets, frame_mask) -> torch.Tensor:
+        """Mean squared error of the future predictions: the one made at step t for frame t + k, where both exist."""
+        if future is None:
+            return targets.new_zeros(())
+        total, count = targets.new_zeros(()), targets.new_zeros(())
+        for k in range(1, future.shape[2] + 1):
+            both = (frame_mask[:, :-k] & frame_mask[:, k:]).to(targets.dtype)
             error = (future[:, :-k, k - 1] - targets[:, k:, : self.config.pose_dim]) ** 2 * both[..., None]
             total, count = total + error.sum(), count + both.sum() * self.config.pose_dim
-        return total / count.clamp_min(1), frame_errors
+        return total / count.clamp_min(1)
 
     # -- generation --------------------------------------------------------------------------------------------
 
@@ -606,7 +662,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         if max_frames <= 0:
             raise ValueError(f"`max_frames` must be > 0, got {max_frames}")
         input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
-        was_training = self.training
+        modes = {module: module.training for module in self.modules()}  # a frozen part may stay in eval mode
         self.eval()
         try:
             results = []
@@ -615,7 +671,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
                 generated = self._generate_group(group, input_ids[rows], attention_mask[rows], max_frames, use_cache)
                 results.append((rows, generated))
         finally:
-            self.train(was_training)
+            for module, mode in modes.items():
+                module.training = mode
         longest = max(int(frames.shape[1]) for _, (frames, _, _) in results)
         batch = input_ids.shape[0]
         frames = input_ids.new_zeros(batch, longest, self.config.pose_dim, dtype=torch.float)
@@ -627,7 +684,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             lengths[rows] = group_lengths
         valid = (torch.arange(longest, device=frames.device)[None] < lengths[:, None]).float()
         frames, counters = frames * valid[..., None], counters * valid
-        poses = (frames * self.pose_std.float() + self.pose_mean.float()) * valid[..., None]  # data coordinates
+        poses = self.denormalize(frames) * valid[..., None]  # data coordinates
         return SignLLMGenerationOutput(poses.view(batch, longest, -1, 3), lengths, counters, frames)
 
     def _generate_group(self, group, input_ids, attention_mask, max_frames: int, use_cache: bool):

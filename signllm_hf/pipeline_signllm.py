@@ -22,11 +22,12 @@ logger = logging.getLogger(__name__)
 class TextToPosePipeline(Pipeline):
     """Generate sign language poses from text with a [`SignLLMForPoseGeneration`] model.
 
-    Call arguments: ``language`` (any alias; optional when the model has one language), ``max_frames``, and
-    ``pose_path`` / ``gif_path`` to also write a pose-format file / an animation (for a list of inputs the paths must
-    contain ``{index}``). Each result is a dict with ``pose`` (np.ndarray (T, 50, 3), the data's coordinates),
-    ``fps``, ``language``, ``text``, ``counter`` (T,) and the written paths. Text longer than the model's
-    ``max_text_length`` tokens is truncated, with a warning.
+    Call arguments: ``language`` (any alias; optional when the model has one language; for a list of texts, one
+    language or a list of one per text), ``max_frames``, and ``pose_path`` / ``gif_path`` to also write a pose-format
+    file / an animation (for a list of inputs the paths must contain ``{index}``). Inputs may also be dicts
+    ``{"text": ..., "language": ...}``. Each result is a dict with ``pose`` (np.ndarray (T, 50, 3), in the data's
+    coordinates), ``fps``, ``language``, ``text``, ``counter`` (T,) and the written paths. Text longer than the
+    model's ``max_text_length`` tokens is truncated, with a warning.
     """
 
     _load_tokenizer = True
@@ -45,9 +46,21 @@ class TextToPosePipeline(Pipeline):
             forward["max_frames"] = int(max_frames)
         return preprocess, forward, {}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if getattr(self.model.config, "model_type", None) != "signllm":
+            raise ValueError(
+                f"the text-to-pose pipeline needs a SignLLM model, got a {self.model.config.model_type!r} model"
+            )
+
     def __call__(self, inputs, pose_path=None, gif_path=None, **kwargs):
         # Files are written after the pipeline has unbatched its outputs, one result at a time.
         paths = {"pose_path": pose_path, "gif_path": gif_path}
+        language = kwargs.get("language")
+        if isinstance(language, list | tuple):  # one language per text: carried by each input
+            if not isinstance(inputs, list | tuple) or len(inputs) != len(language):
+                raise ValueError("a list of languages needs a list of texts of the same length")
+            inputs = [{"text": text, "language": code} for text, code in zip(inputs, kwargs.pop("language"))]
         if isinstance(inputs, list | tuple):
             for key, path in paths.items():
                 if path is not None and "{index}" not in str(path):
@@ -57,6 +70,8 @@ class TextToPosePipeline(Pipeline):
         return self._write_files(super().__call__(inputs, **kwargs), None, paths)
 
     def preprocess(self, text, language=None):
+        if isinstance(text, dict):  # {"text": ..., "language": ...}
+            text, language = text.get("text"), text.get("language", language)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"the text to sign must be a non-empty string, got {text!r}")
         if language is None:

@@ -35,6 +35,7 @@ class SignLLMDataCollator:
         ``input_ids`` / ``attention_mask`` (B, L): the tokenised ``text_column`` when a ``tokenizer`` is given, or the
         rows' own ``input_ids`` padded with ``pad_token_id``.
         ``language`` list[str]: passed through when rows have it (MLSF picks the language group from it).
+        ``sample_index`` (B,) long: passed through when rows have it (the trainer's PLC sampler needs it).
 
     A clip longer than ``max_frames`` raises (filter the dataset first): truncating would cut the counter short of 1,
     and the model would never learn where to stop.
@@ -99,6 +100,8 @@ class SignLLMDataCollator:
             batch.update(self._pad_ids([row["input_ids"] for row in features]))
         if all("language" in row for row in features):
             batch["language"] = [row["language"] for row in features]
+        if all("sample_index" in row for row in features):  # which dataset rows these are (the PLC sampler's)
+            batch["sample_index"] = torch.tensor([int(row["sample_index"]) for row in features], dtype=torch.long)
         return batch
 
     def _pad_ids(self, sequences: list) -> dict[str, torch.Tensor]:

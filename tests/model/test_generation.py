@@ -82,3 +82,41 @@ def test_bfloat16_models_generate_float32_poses(model):
     assert half_out.poses.dtype == torch.float32
     length = min(int(full_out.lengths[0]), int(half_out.lengths[0]))
     torch.testing.assert_close(half_out.poses[0, :length], full_out.poses[0, :length], atol=0.1, rtol=0.05)
+
+
+def _ramped_model(rates):
+    # The real decoder (and its cache), but row b's counter is rates[b] * step, so rows stop at different steps.
+    torch.manual_seed(3)
+    model = SignLLMForPoseGeneration(tiny_config(stop_rule="threshold", stop_threshold=0.5)).eval()
+    for group in model.groups.values():
+        original, state = group.decoder.heads, {"step": 0}
+
+        def heads(hidden, original=original, state=state):
+            frames, future = original(hidden)
+            state["step"] += 1
+            frames = frames.clone()
+            frames[:, 0, -1] = torch.tensor(rates) * state["step"]
+            return frames, future
+
+        group.decoder.heads = heads
+    return model
+
+
+def test_cache_matches_recomputation_when_rows_stop_at_different_steps():
+    ids = torch.tensor([[5, 6, 7, 2], [9, 2, 0, 0], [11, 12, 13, 14], [20, 21, 2, 0]])
+    rates = [0.05, 0.1, 0.2, 0.02]  # crossing 0.5 at frames 10, 5, 3 and never (the 20-frame cap)
+    cached = _ramped_model(rates).generate(ids, language="ase", max_frames=20)
+    full = _ramped_model(rates).generate(ids, language="ase", max_frames=20, use_cache=False)
+    assert cached.lengths.tolist() == [10, 5, 3, 20]
+    assert torch.equal(cached.lengths, full.lengths)
+    torch.testing.assert_close(cached.poses, full.poses, atol=1e-5, rtol=0)
+    for row, length in enumerate(cached.lengths.tolist()):
+        assert (cached.poses[row, length:] == 0).all() and (cached.counters[row, length:] == 0).all()
+        assert (cached.poses[row, :length].abs().sum(dim=(1, 2)) > 0).all()
+
+
+def test_generate_keeps_each_submodule_mode(model):
+    model.train()
+    model.groups["ase"].encoder.eval()  # e.g. a frozen encoder kept in eval mode
+    model.generate(torch.tensor([[5, 2]]), language="ase", max_frames=2)
+    assert model.training and not model.groups["ase"].encoder.training and model.groups["ase"].decoder.training

@@ -4,7 +4,7 @@ import torch
 
 from signllm_hf import SignLLMForPoseGeneration
 from signllm_hf.data import SignLLMDataCollator
-from tests.conftest import random_pose, text_tokenizer, tiny_config
+from tests.conftest import TINY_OPTIONS, random_pose, text_tokenizer, tiny_config
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_language_groups_freeze_save_and_load(model, tmp_path):
     assert other.config.languages == ["ase", "gsg"]
     for (name, a), (_, b) in zip(model.groups["gsg"].state_dict().items(), other.groups["gsg"].state_dict().items()):
         assert torch.equal(a, b), name
-    with pytest.raises(ValueError, match="does not fit this model's architecture"):
+    with pytest.raises(ValueError, match="trained with another future_prediction than this model's"):
         SignLLMForPoseGeneration(tiny_config()).load_language("gsg", tmp_path / "gsg.safetensors")
 
 
@@ -168,3 +168,71 @@ def test_paper_style_name():
     assert model.paper_name() == f"SignLLM-2x{size / 1e3:.0f}K-Custom-M"
     shared = SignLLMForPoseGeneration(tiny_config(mode="prompt2langgloss"))
     assert shared.paper_name().endswith("-Custom-P") and list(shared.groups) == ["shared"]
+
+
+def test_bfloat16_forward_and_exact_statistics():
+    config = tiny_config(pose_mean=[640.3] * 150, pose_std=[0.5] * 150)
+    model = SignLLMForPoseGeneration(config).to(torch.bfloat16)
+    batch = _batch()
+    out = model(batch["input_ids"], batch["attention_mask"], batch["labels"], batch["frame_mask"], language="ase")
+    assert out.loss.dtype == torch.float32 and torch.isfinite(out.loss)
+    mean, _ = model.statistics()
+    assert mean[0].item() == pytest.approx(640.3, abs=1e-4)  # not rounded to bf16's 640.0
+
+
+def test_nan_in_padded_frames_is_fine_but_not_in_real_ones(model):
+    batch = _batch()
+    labels = batch["labels"].clone()
+    labels[0, 6] = float("nan")  # row 0 has 5 real frames: frame 6 is padding
+    out = model(batch["input_ids"], batch["attention_mask"], labels, batch["frame_mask"], language="ase")
+    assert torch.isfinite(out.loss)
+    labels[0, 2, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN/inf in real frames"):
+        model(batch["input_ids"], batch["attention_mask"], labels, batch["frame_mask"], language="ase")
+
+
+def test_models_do_not_share_their_config():
+    config = tiny_config()
+    first, second = SignLLMForPoseGeneration(config), SignLLMForPoseGeneration(config)
+    first.add_language("kvk")
+    assert config.languages == ["ase", "gsg"] and second.config.languages == ["ase", "gsg"]
+    with pytest.raises(ValueError, match="no language 'kvk'"):
+        second.generate(torch.tensor([[5, 2]]), language="kvk")
+
+
+def test_unregistered_language_codes_are_kept(caplog, tmp_path):
+    with caplog.at_level("WARNING"):
+        model = SignLLMForPoseGeneration(tiny_config(languages=["ase", "qqq"]))
+    assert model.config.languages == ["ase", "qqq"] and "not in this installation's registry" in caplog.text
+    model.save_pretrained(tmp_path)
+    assert SignLLMForPoseGeneration.from_pretrained(tmp_path).config.languages == ["ase", "qqq"]
+
+
+def test_resize_token_embeddings_keeps_rows_dtype_and_freezing(model):
+    old = model.groups["gsg"].encoder.embed_tokens.weight.detach().clone()
+    model.freeze_language("gsg")
+    assert model.resize_token_embeddings(None) is model.get_input_embeddings()
+    model.resize_token_embeddings(330, pad_to_multiple_of=16)
+    assert model.config.vocab_size == 336
+    new = model.groups["gsg"].encoder.embed_tokens.weight
+    assert new.shape == (336, 32) and torch.equal(new[:320], old) and not new.requires_grad
+    assert model.groups["ase"].encoder.embed_tokens.weight.requires_grad
+
+
+def test_pretrained_encoder_embeddings_and_checkpointing():
+    from transformers import BertConfig, BertModel
+
+    bert = BertModel(BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=32))  # fmt: skip
+    model = SignLLMForPoseGeneration.from_text_encoder(bert, **TINY_OPTIONS | {"vocab_size": 80})
+    assert model.get_input_embeddings() is model.groups["ase"].encoder.pretrained.embeddings.word_embeddings
+    model.activation_checkpointing_enable()
+    model.resize_token_embeddings(96)
+    assert model.groups["gsg"].encoder.pretrained.embeddings.word_embeddings.weight.shape[0] == 96
+
+
+def test_groups_refuse_to_load_into_other_statistics(model, tmp_path):
+    model.save_language("ase", tmp_path / "ase.safetensors")
+    shifted = SignLLMForPoseGeneration(tiny_config(future_prediction=2, pose_mean=[3.0] * 150))
+    with pytest.raises(ValueError, match="trained with another statistics"):
+        shifted.load_language("ase", tmp_path / "ase.safetensors")

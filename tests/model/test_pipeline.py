@@ -76,3 +76,22 @@ def test_generate_command(model_dir, tmp_path, capsys):
     assert "gsg: 5 frames (0.17 s at 30 fps)" in capsys.readouterr().out
     assert read_pose_file(tmp_path / "x.pose").num_frames == 5
     assert main(["generate", str(tmp_path / "nothing"), "hi"]) == 2
+
+
+def test_one_language_per_text(signer):
+    results = signer(["hello world", "guten morgen"], language=["ASL", "DGS"])
+    assert [r["language"] for r in results] == ["ase", "gsg"]
+    np.testing.assert_allclose(results[1]["pose"], signer("guten morgen", language="gsg")["pose"], atol=1e-5)
+    assert signer({"text": "hello", "language": "gsg"})["language"] == "gsg"
+    with pytest.raises(ValueError, match="a list of languages needs a list of texts of the same length"):
+        signer("hello", language=["ase", "gsg"])
+
+
+def test_other_models_are_refused(tmp_path):
+    from transformers import BertConfig, BertModel
+
+    BertModel(BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(tmp_path)  # fmt: skip
+    text_tokenizer().save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="needs a SignLLM model, got a 'bert' model"):
+        pipeline("text-to-pose", model=str(tmp_path), device="cpu")

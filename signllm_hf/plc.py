@@ -1,0 +1,190 @@
+"""The Priority Learning Channel (PLC): a training sampler that draws clips by priority, P(i) = p_i^eta / sum p_j^eta.
+
+Priorities come from the rewards the trainer observes (the negative per-frame errors of a clip, see
+``SignLLMTrainer``); by default p_i = |r_i| + eps, so clips the model still gets wrong are drawn more often, and clips
+not seen yet keep the highest priority so far (they are drawn early, as in prioritised experience replay).
+
+Under Accelerate every process must draw the same global stream (each keeps its own share of the batches), so the
+sampler is not rank-aware: its stream is a function of the seed, the epoch and the priorities it drew with, and the
+trainer reduces priority updates across processes before applying them. Each epoch draws from a snapshot of the
+priorities taken when the epoch starts; :meth:`state_dict` keeps that snapshot, so a run resumed in the middle of an
+epoch redraws exactly the same batches.
+
+With ``language_batches`` every batch holds one language (MLSF trains one group per step): a batch's language is
+drawn in proportion to its clips' total probability, then the batch within it, which keeps each clip's probability.
+Without priorities (``uniform=True``) it is a shuffled pass over the data, one language per batch.
+
+Example:
+    >>> from signllm_hf.plc import PriorityLearningChannelSampler
+    >>> sampler = PriorityLearningChannelSampler(["ase", "ase", "gsg", "gsg"], batch_size=2, eta=1.0, seed=0)
+    >>> sampler.update([0, 1], [-0.9, -0.1])  # clip 0 is still far off, clip 1 nearly right
+    >>> [round(p, 2) for p in sampler.probabilities().tolist()]
+    [0.32, 0.04, 0.32, 0.32]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Sampler
+
+EPS = 1e-3
+
+
+class PriorityLearningChannelSampler(Sampler[int]):
+    """Dataset indices drawn with probability P(i) = p_i^eta / sum_j p_j^eta (with replacement), batch by batch.
+
+    Args:
+        languages: the language of every training clip (one per dataset row).
+        batch_size: rows per batch (the per-device batch size: the DataLoader groups consecutive indices).
+        eta: PLC strength; 0 < eta (1: proportional to priority; smaller flattens, larger sharpens).
+        priority: ``"error"`` (|r| + eps), ``"rank"`` (1 / rank by error) or ``"reward"`` (exp(r)).
+        batches_per_epoch: length of a sampler epoch in batches (priorities reshape the draw at each epoch).
+        seed: the stream is a function of (seed, epoch, priorities).
+        language_batches: one language per batch.
+        uniform: ignore priorities: a shuffled pass over the data (the sampler without PLC).
+    """
+
+    def __init__(
+        self,
+        languages: Sequence[str],
+        batch_size: int,
+        eta: float = 1.0,
+        priority: str = "error",
+        batches_per_epoch: int | None = None,
+        seed: int = 0,
+        language_batches: bool = True,
+        uniform: bool = False,
+    ):
+        if eta <= 0:
+            raise ValueError(f"`eta` must be > 0, got {eta}")
+        if batch_size <= 0:
+            raise ValueError(f"`batch_size` must be > 0, got {batch_size}")
+        if not len(languages):
+            raise ValueError("cannot sample from an empty training set")
+        self.languages = np.asarray(list(languages))
+        self.codes = sorted(set(self.languages.tolist()))
+        self.members = {code: np.flatnonzero(self.languages == code) for code in self.codes}
+        self.batch_size = batch_size
+        self.eta = eta
+        self.priority = priority
+        self.seed = seed
+        self.language_batches = language_batches
+        self.uniform = uniform
+        default_batches = sum(-(-len(m) // batch_size) for m in self.members.values()) if language_batches else None
+        self.batches_per_epoch = batches_per_epoch or default_batches or -(-len(self.languages) // batch_size)
+        self.rewards = np.full(len(self.languages), np.nan)  # last observed per-clip reward (NaN: not seen yet)
+        self.epoch = 0
+        self.drawn_epoch: int | None = None
+        self.drawn_priorities: np.ndarray | None = None  # what the current epoch was drawn with
+        self._restored: tuple[int, np.ndarray] | None = None
+
+    # -- priorities ----------------------------------------------------------------------------------------------
+
+    def priorities(self) -> np.ndarray:
+        """p_i of every clip from its last reward; unseen clips get the highest priority so far."""
+        seen = ~np.isnan(self.rewards)
+        if self.uniform or not seen.any():
+            return np.ones(len(self.rewards))
+        errors = -self.rewards[seen]
+        if self.priority == "error":
+            values = np.abs(errors) + EPS
+        elif self.priority == "rank":
+            order = np.argsort(-errors, kind="stable")  # rank 1 = the largest error
+            values = np.empty(len(errors))
+            values[order] = 1.0 / np.arange(1, len(errors) + 1)
+        elif self.priority == "reward":
+            values = np.exp(self.rewards[seen])
+        else:
+            raise ValueError(f"unknown priority {self.priority!r}")
+        priorities = np.full(len(self.rewards), values.max())
+        priorities[seen] = values
+        return priorities
+
+    def probabilities(self, priorities: np.ndarray | None = None) -> np.ndarray:
+        """P(i) = p_i^eta / sum_j p_j^eta."""
+        powered = (self.priorities() if priorities is None else priorities) ** self.eta
+        return powered / powered.sum()
+
+    def update(self, indices: Sequence[int], rewards: Sequence[float]) -> None:
+        """Record the rewards (<= 0) observed for these clips; later epochs draw with the new priorities."""
+        self.rewards[np.asarray(indices, dtype=np.int64)] = np.asarray(rewards, dtype=np.float64)
+
+    def importance_weights(self, indices: Sequence[int], beta: float) -> np.ndarray:
+        """Prioritised-replay correction for clips drawn this epoch: (N P(i))^-beta, divided by its maximum."""
+        if self.uniform or beta == 0:
+            return np.ones(len(indices))
+        drawn = self.drawn_priorities if self.drawn_priorities is not None else self.priorities()
+        probabilities = self.probabilities(drawn)
+        weights = (len(probabilities) * probabilities) ** -beta
+        return weights[np.asarray(indices, dtype=np.int64)] / weights.max()
+
+    # -- the stream ----------------------------------------------------------------------------------------------
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch * self.batch_size
+
+    def __iter__(self) -> Iterator[int]:
+        if self._restored is not None and self._restored[0] == self.epoch:
+            priorities = self._restored[1]  # a resumed epoch: the priorities it was first drawn with
+        else:
+            priorities = self.priorities()
+        self._restored = None
+        self.drawn_epoch, self.drawn_priorities = self.epoch, priorities.copy()
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        batches = self._uniform_batches(generator) if self.uniform else self._priority_batches(priorities, generator)
+        for batch in batches[: self.batches_per_epoch]:
+            yield from (int(i) for i in batch)
+
+    def _priority_batches(self, priorities: np.ndarray, generator: torch.Generator) -> list[np.ndarray]:
+        probabilities = torch.from_numpy(self.probabilities(priorities))
+        if not self.language_batches:
+            drawn = torch.multinomial(
+                probabilities, self.batches_per_epoch * self.batch_size, True, generator=generator
+            )
+            return list(drawn.numpy().reshape(-1, self.batch_size))
+        language_mass = torch.stack([probabilities[self.members[c]].sum() for c in self.codes])
+        chosen = torch.multinomial(language_mass, self.batches_per_epoch, True, generator=generator)
+        batches = []
+        for code_index in chosen.tolist():
+            members = self.members[self.codes[code_index]]
+            within = torch.multinomial(probabilities[members], self.batch_size, True, generator=generator)
+            batches.append(members[within.numpy()])
+        return batches
+
+    def _uniform_batches(self, generator: torch.Generator) -> list[np.ndarray]:
+        # A shuffled pass: each language's clips permuted and cut into batches (the last one topped up from the
+        # start of the same permutation), then the batches shuffled; repeated when the epoch asks for more.
+        batches: list[np.ndarray] = []
+        while len(batches) < self.batches_per_epoch:
+            groups = self.members.values() if self.language_batches else [np.arange(len(self.languages))]
+            round_batches = []
+            for members in groups:
+                order = members[torch.randperm(len(members), generator=generator).numpy()]
+                padded = np.resize(order, -(-len(order) // self.batch_size) * self.batch_size)
+                round_batches.extend(padded.reshape(-1, self.batch_size))
+            permutation = torch.randperm(len(round_batches), generator=generator).tolist()
+            batches.extend(round_batches[i] for i in permutation)
+        return batches
+
+    # -- checkpoints ---------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        drawn = self.drawn_priorities if self.drawn_priorities is not None else self.priorities()
+        return {"rewards": self.rewards.copy(), "drawn_epoch": self.drawn_epoch, "drawn_priorities": drawn}
+
+    def load_state_dict(self, state: dict) -> None:
+        rewards = np.asarray(state["rewards"], dtype=np.float64)
+        if rewards.shape != self.rewards.shape:
+            raise ValueError(
+                f"the checkpoint's PLC state covers {len(rewards)} clips but the training set has "
+                f"{len(self.rewards)}; resume with the same training data"
+            )
+        self.rewards = rewards
+        if state.get("drawn_epoch") is not None:
+            self._restored = (int(state["drawn_epoch"]), np.asarray(state["drawn_priorities"], dtype=np.float64))

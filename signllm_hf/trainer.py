@@ -1,0 +1,243 @@
+"""SignLLMTrainer: the Trainer with SignLLM's losses (MSE, L1, the RL loss), the Priority Learning Channel, and
+evaluation by generation (DTW).
+
+The RL loss (the paper's Eq. 3), per clip i with valid length T_i::
+
+    r_i,t = -e_i,t                         per-frame reward: minus the frame's (channel-weighted) squared error
+    G_i   = sum_t gamma^t r_i,t / T_i      the return, normalised by the clip's length
+    loss  = -sum_i w_i T_i G_i / sum_i T_i the frame-weighted mean of importance-weighted returns
+
+With gamma = 1 and w = 1 it is exactly the masked MSE; what it adds is a reward per clip, which feeds PLC
+(``signllm_hf.plc``). The MSE and L1 modes weight their per-clip losses by the same importance weights w_i when PLC
+corrects for its sampling. Future-prediction errors are added in every mode.
+
+Example:
+    >>> from signllm_hf.trainer import rl_loss
+    >>> import torch
+    >>> errors = torch.tensor([[0.2, 0.4, 0.0], [0.1, 0.1, 0.1]]); mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    >>> round(float(rl_loss(errors, mask, discount=1.0)), 4), round(float(errors.sum() / mask.sum()), 4)
+    (0.18, 0.18)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import Trainer
+from transformers.trainer_utils import EvalLoopOutput, get_last_checkpoint
+
+from .data.collator import SignLLMDataCollator
+from .data.dataset import check_pose_columns
+from .metrics.dtw import dtw_mje, pt_dtw, with_counter
+from .plc import PriorityLearningChannelSampler
+from .training_args import SignLLMTrainingArguments
+
+PLC_STATE = "plc_state.npz"
+# Config fields a checkpoint must share with the model it resumes into.
+ARCHITECTURE_FIELDS = ("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "vocab_size",
+                       "pose_dim", "use_counter", "future_prediction", "just_counter", "mode", "languages",
+                       "text_encoder")  # fmt: skip
+
+
+def returns(frame_errors: torch.Tensor, frame_mask: torch.Tensor, discount: float) -> torch.Tensor:
+    """Per-clip returns G_i = sum_t gamma^t r_i,t / T_i with r = -error: ``(B, T), (B, T) -> (B,)``."""
+    mask = frame_mask.to(frame_errors.dtype)
+    steps = torch.arange(frame_errors.shape[1], device=frame_errors.device, dtype=frame_errors.dtype)
+    discounts = discount**steps
+    return -(frame_errors * mask * discounts).sum(dim=1) / mask.sum(dim=1).clamp_min(1)
+
+
+def rl_loss(frame_errors, frame_mask, discount: float = 1.0, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """-sum_i w_i T_i G_i / sum_i T_i (equal to the masked MSE when gamma = 1 and w = 1)."""
+    lengths = frame_mask.to(frame_errors.dtype).sum(dim=1)
+    weights = torch.ones_like(lengths) if weights is None else weights.to(lengths.dtype)
+    return -(weights * lengths * returns(frame_errors, frame_mask, discount)).sum() / lengths.sum().clamp_min(1)
+
+
+def weighted_mean_loss(frame_errors, frame_mask, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Frame-weighted mean of per-clip mean errors, each clip weighted by w_i (the masked mean when w = 1)."""
+    return rl_loss(frame_errors, frame_mask, 1.0, weights)
+
+
+class SignLLMTrainer(Trainer):
+    """[`Trainer`] for [`SignLLMForPoseGeneration`] with [`SignLLMTrainingArguments`].
+
+    Checks before training: the datasets have the needed columns and rows, every language in them is one of the
+    model's, and a checkpoint to resume from has the model's architecture. The default collator is
+    [`SignLLMDataCollator`] over the ``processing_class`` tokenizer.
+    """
+
+    def __init__(self, model=None, args=None, data_collator=None, train_dataset=None, eval_dataset=None,
+                 processing_class=None, **kwargs):  # fmt: skip
+        if args is not None and not isinstance(args, SignLLMTrainingArguments):
+            raise TypeError("SignLLMTrainer needs SignLLMTrainingArguments (it adds the loss mode and PLC)")
+        if data_collator is None and processing_class is not None and model is not None:
+            data_collator = SignLLMDataCollator(
+                tokenizer=processing_class, max_text_length=model.config.max_text_length
+            )
+        for name, dataset in (("train", train_dataset), ("eval", eval_dataset)):
+            if dataset is not None and not isinstance(dataset, dict):
+                self._check_dataset(dataset, name, model)
+        if train_dataset is not None and "sample_index" not in train_dataset.column_names:
+            train_dataset = train_dataset.add_column("sample_index", list(range(len(train_dataset))))
+        super().__init__(model=model, args=args, data_collator=data_collator, train_dataset=train_dataset,
+                         eval_dataset=eval_dataset, processing_class=processing_class, **kwargs)  # fmt: skip
+        self.plc_sampler: PriorityLearningChannelSampler | None = None
+        self._resume_from: str | None = None
+        self._base_noise = (
+            self.model.config.gaussian_noise if self.args.gaussian_noise is None else self.args.gaussian_noise
+        )
+
+    # -- checks --------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_dataset(dataset, name: str, model) -> None:
+        check_pose_columns(dataset, needed=("language", "text", "pose"))
+        if len(dataset) == 0:
+            raise ValueError(f"the {name} dataset is empty; give it some clips")
+        if model is not None:
+            missing = sorted(set(dataset.unique("language")) - set(model.config.languages))
+            if missing:
+                raise ValueError(
+                    f"the {name} dataset has language(s) {missing} that the model lacks (it has "
+                    f"{model.config.languages}); add them with model.add_language(...) or filter the dataset"
+                )
+
+    def _check_checkpoint(self, checkpoint: str) -> None:
+        path = Path(checkpoint) / "config.json"
+        if not path.is_file():
+            return
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        current = self.accelerator.unwrap_model(self.model).config.to_dict()
+        differences = [f"{k}: checkpoint {saved.get(k)!r}, model {current.get(k)!r}"
+                       for k in ARCHITECTURE_FIELDS if saved.get(k) != current.get(k)]  # fmt: skip
+        if differences:
+            raise ValueError(f"{checkpoint} was trained with another configuration: " + "; ".join(differences))
+
+    def train(self, resume_from_checkpoint=None, **kwargs):
+        if resume_from_checkpoint is True:
+            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
+            if resume_from_checkpoint is None:
+                raise ValueError(f"no checkpoint to resume from in {self.args.output_dir}")
+        if resume_from_checkpoint is not None:
+            self._check_checkpoint(resume_from_checkpoint)
+        self._resume_from = resume_from_checkpoint
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    # -- sampling ------------------------------------------------------------------------------------------------
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        args = self.args
+        self.plc_sampler = PriorityLearningChannelSampler(
+            dataset["language"],
+            batch_size=self._train_batch_size,
+            eta=args.plc_eta,
+            priority=args.plc_priority,
+            batches_per_epoch=args.plc_refresh_steps,
+            seed=args.data_seed if args.data_seed is not None else args.seed,
+            language_batches=args.language_batches,
+            uniform=not args.plc,
+        )
+        if self._resume_from is not None and (Path(self._resume_from) / PLC_STATE).is_file():
+            with np.load(Path(self._resume_from) / PLC_STATE) as saved:
+                state = {name: saved[name] for name in saved.files}
+            state["drawn_epoch"] = None if int(state["drawn_epoch"]) < 0 else int(state["drawn_epoch"])  # -1: none
+            self.plc_sampler.load_state_dict(state)
+        return self.plc_sampler
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        super()._save_rng_state(output_dir)
+        if self.plc_sampler is not None and self.args.should_save:
+            state = self.plc_sampler.state_dict()
+            drawn = -1 if state["drawn_epoch"] is None else state["drawn_epoch"]
+            np.savez(os.path.join(output_dir, PLC_STATE), rewards=state["rewards"], drawn_epoch=drawn,
+                     drawn_priorities=state["drawn_priorities"])  # fmt: skip
+
+    # -- the loss ------------------------------------------------------------------------------------------------
+
+    def _noise(self) -> float:
+        if self.args.gaussian_noise_schedule == "constant" or not self.state.max_steps:
+            return self._base_noise
+        progress = min(self.state.global_step / self.state.max_steps, 1.0)
+        if self.args.gaussian_noise_schedule == "linear":
+            return self._base_noise * (1 - progress)
+        return self._base_noise * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        indices = inputs.pop("sample_index", None)
+        core = self.accelerator.unwrap_model(model)
+        core.config.gaussian_noise = self._noise()
+        outputs = model(**inputs)
+        frame_mask = inputs["frame_mask"].bool()
+        if self.args.loss_mode == "l1":
+            targets = core.normalized_targets(inputs["labels"], frame_mask)
+            errors = core.frame_errors(outputs.frames, targets, frame_mask, kind="l1")
+        else:
+            errors = outputs.frame_errors
+        weights = None
+        if self.args.plc and self.args.plc_importance_correction and indices is not None and model.training:
+            importance = self.plc_sampler.importance_weights(indices.cpu().numpy(), self.args.plc_beta)
+            weights = torch.as_tensor(importance, device=errors.device, dtype=errors.dtype)
+        if self.args.loss_mode == "rl":
+            loss = rl_loss(errors, frame_mask, self.args.rl_discount, weights)
+        else:
+            loss = weighted_mean_loss(errors, frame_mask, weights)
+        loss = loss + outputs.future_loss
+        if model.training and self.plc_sampler is not None and indices is not None:
+            self._update_priorities(indices, returns(errors.detach(), frame_mask, 1.0))
+        return (loss, outputs) if return_outputs else loss
+
+    def _update_priorities(self, indices: torch.Tensor, rewards: torch.Tensor) -> None:
+        # Every process must apply the same updates, so the sampler streams stay equal: gather them first.
+        pairs = torch.stack([indices.to(rewards.device).to(rewards.dtype), rewards.float()], dim=1)
+        if self.accelerator.num_processes > 1:
+            pairs = self.accelerator.gather(pairs)
+        pairs = pairs.cpu().numpy()
+        self.plc_sampler.update(pairs[:, 0].astype(np.int64), pairs[:, 1])
+
+    # -- evaluation ----------------------------------------------------------------------------------------------
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        inputs = self._prepare_inputs(inputs)
+        inputs.pop("sample_index", None)
+        with torch.no_grad():
+            loss = model(**inputs).loss.detach()
+        return loss, None, None
+
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix="eval") -> EvalLoopOutput:  # fmt: skip
+        output = super().evaluation_loop(dataloader, description, True, ignore_keys, metric_key_prefix)
+        if self.args.eval_generate:
+            output.metrics.update(self._generation_metrics(dataloader, metric_key_prefix))
+        return output
+
+    def _generation_metrics(self, dataloader, prefix: str) -> dict[str, float]:
+        """Generate every evaluation clip and score it against its reference: DTW (PT), DTW-MJE, length error."""
+        model = self.accelerator.unwrap_model(self.model)
+        sums = torch.zeros(4, dtype=torch.float64)  # dtw, mje, relative length error, count
+        for inputs in dataloader:
+            generated = model.generate(inputs["input_ids"], inputs["attention_mask"], language=inputs["language"],
+                                       max_frames=self.args.eval_max_frames)  # fmt: skip
+            labels, mask = inputs["labels"].cpu().numpy(), inputs["frame_mask"].cpu().numpy()
+            poses, lengths = generated.poses.cpu().numpy(), generated.lengths.cpu().numpy()
+            counters = generated.counters.cpu().numpy()
+            for row in range(len(labels)):
+                length, reference_length = max(int(lengths[row]), 1), int(mask[row].sum())
+                reference = labels[row, :reference_length, : model.config.pose_dim].reshape(reference_length, 50, 3)
+                hypothesis = poses[row, :length]
+                frames = with_counter(hypothesis)
+                frames[:, -1] = counters[row, :length]
+                scores = [pt_dtw(with_counter(reference), frames), dtw_mje(reference, hypothesis),
+                          abs(length - reference_length) / reference_length, 1.0]  # fmt: skip
+                sums += torch.tensor(scores, dtype=torch.float64)
+        if self.accelerator.num_processes > 1:
+            sums = self.accelerator.reduce(sums.to(self.accelerator.device), reduction="sum").cpu()
+        count = max(float(sums[3]), 1.0)
+        return {f"{prefix}_dtw": float(sums[0]) / count, f"{prefix}_dtw_mje": float(sums[1]) / count,
+                f"{prefix}_length_error": float(sums[2]) / count}  # fmt: skip

@@ -1,0 +1,205 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from signllm_hf.plc import PriorityLearningChannelSampler
+from signllm_hf.trainer import SignLLMTrainer, returns, rl_loss, weighted_mean_loss
+from signllm_hf.training_args import SignLLMTrainingArguments
+from tests.training.helpers import tiny_args, tiny_data, tiny_model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return tiny_data()
+
+
+# -- the RL loss ------------------------------------------------------------------------------------------------
+
+
+def test_rl_loss_is_masked_mse_with_unit_discount_and_weights(data):
+    train, _, tokenizer = data
+    model = tiny_model(train, tokenizer, dropout=0.0).train()
+    from signllm_hf.data import SignLLMDataCollator
+
+    batch = SignLLMDataCollator(tokenizer=tokenizer)([train[i] for i in range(4)])
+    outputs = model(**batch)
+    mask = batch["frame_mask"]
+    assert rl_loss(outputs.frame_errors, mask).item() == pytest.approx(outputs.loss.item(), rel=1e-6)
+    assert weighted_mean_loss(outputs.frame_errors, mask).item() == pytest.approx(outputs.loss.item(), rel=1e-6)
+
+
+def test_rl_loss_differs_as_defined():
+    errors = torch.tensor([[0.2, 0.4, 0.6], [1.0, 1.0, 0.0]])
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    # G_0 = -(0.2 + 0.5 * 0.4 + 0.25 * 0.6) / 3 = -0.55 / 3 ; G_1 = -(1 + 0.5) / 2 = -0.75
+    torch.testing.assert_close(returns(errors, mask, 0.5), torch.tensor([-0.55 / 3, -0.75]))
+    # loss = -(w_0 T_0 G_0 + w_1 T_1 G_1) / (T_0 + T_1) with w = (2, 0.5)
+    expected = -(2 * 3 * (-0.55 / 3) + 0.5 * 2 * (-0.75)) / 5
+    assert rl_loss(errors, mask, 0.5, torch.tensor([2.0, 0.5])).item() == pytest.approx(expected)
+    assert rl_loss(errors, mask, 0.5).item() != pytest.approx(rl_loss(errors, mask, 1.0).item())
+
+
+# -- the Priority Learning Channel -------------------------------------------------------------------------------
+
+
+def test_plc_probabilities_follow_the_formula_and_shift_to_errors():
+    languages = ["ase"] * 6
+    sampler = PriorityLearningChannelSampler(languages, batch_size=2, eta=0.5, seed=0)
+    np.testing.assert_allclose(sampler.probabilities(), 1 / 6)
+    errors = np.array([0.9, 0.1, 0.3, 0.05, 0.6, 0.2])
+    sampler.update(range(6), -errors)
+    expected = (errors + 1e-3) ** 0.5 / ((errors + 1e-3) ** 0.5).sum()
+    np.testing.assert_allclose(sampler.probabilities(), expected)
+    draws = np.array(list(sampler) + [i for epoch in range(1, 200) for i in (sampler.set_epoch(epoch) or sampler)])
+    frequencies = np.bincount(draws, minlength=6) / len(draws)
+    np.testing.assert_allclose(frequencies, expected, atol=0.02)  # the stream follows P
+    assert frequencies[0] > 2 * frequencies[3]
+    rank = PriorityLearningChannelSampler(languages, 2, priority="rank")
+    rank.update(range(6), -errors)
+    np.testing.assert_allclose(rank.priorities()[[0, 4, 2]], [1, 1 / 2, 1 / 3])
+    easy = PriorityLearningChannelSampler(languages, 2, priority="reward")
+    easy.update(range(6), -errors)
+    assert easy.probabilities()[3] > easy.probabilities()[0]  # "reward": the easiest clip first
+
+
+def test_plc_stream_is_deterministic_and_language_homogeneous():
+    languages = ["ase"] * 5 + ["gsg"] * 7
+    make = lambda: PriorityLearningChannelSampler(languages, batch_size=3, eta=1.0, seed=4)  # noqa: E731
+    first, second = make(), make()
+    first.update([0, 7], [-2.0, -0.01])
+    second.update([0, 7], [-2.0, -0.01])
+    stream = list(first)
+    assert stream == list(second) and len(stream) == len(first)
+    for start in range(0, len(stream), 3):
+        assert len({languages[i] for i in stream[start : start + 3]}) == 1
+    first.set_epoch(1)
+    assert list(first) != stream
+    uniform = PriorityLearningChannelSampler(languages, batch_size=3, uniform=True, seed=4)
+    assert sorted(set(uniform)) == list(range(12))  # a full pass
+
+
+def test_plc_resume_redraws_the_same_epoch():
+    sampler = PriorityLearningChannelSampler(["ase"] * 8, batch_size=2, eta=1.0, seed=1)
+    sampler.update(range(8), -np.linspace(0.1, 1, 8))
+    stream = list(sampler)
+    sampler.update([0, 1], [-5.0, -5.0])  # observed mid-epoch, after the draw
+    state = sampler.state_dict()
+    restored = PriorityLearningChannelSampler(["ase"] * 8, batch_size=2, eta=1.0, seed=1)
+    restored.load_state_dict(state)
+    assert list(restored) == stream  # the interrupted epoch, exactly
+    np.testing.assert_array_equal(restored.rewards, sampler.rewards)
+    with pytest.raises(ValueError, match="covers 8 clips but the training set has 3"):
+        PriorityLearningChannelSampler(["ase"] * 3, 2).load_state_dict(state)
+
+
+# -- training ------------------------------------------------------------------------------------------------------
+
+
+def _params(model):
+    return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def test_every_trainable_parameter_changes(data, tmp_path):
+    train, dev, tokenizer = data
+    model = tiny_model(train, tokenizer, future_prediction=2)
+    before = _params(model)
+    args = tiny_args(tmp_path, max_steps=12, loss_mode="rl", plc=True, eval_strategy="steps", eval_steps=12)
+    trainer = SignLLMTrainer(model=model, args=args, train_dataset=train, eval_dataset=dev, processing_class=tokenizer)
+    trainer.train()
+    unchanged = [name for name, p in _params(model).items() if torch.equal(p, before[name])]
+    assert unchanged == []
+    metrics = trainer.evaluate()
+    assert {"eval_loss", "eval_dtw", "eval_dtw_mje", "eval_length_error"} <= set(metrics)
+    assert metrics["eval_dtw"] > 0 and np.isfinite(trainer.plc_sampler.rewards).sum() > 0
+
+
+class StopAt(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
+def test_resume_reproduces_the_uninterrupted_run(data, tmp_path):
+    train, _, tokenizer = data
+    options = {"max_steps": 8, "save_strategy": "steps", "save_steps": 3, "loss_mode": "rl", "plc": True,
+               "plc_eta": 0.8, "gaussian_noise": 0.05}  # fmt: skip
+    straight = tiny_model(train, tokenizer)
+    SignLLMTrainer(model=straight, args=tiny_args(tmp_path / "a", **options), train_dataset=train,
+                   processing_class=tokenizer).train()  # fmt: skip
+
+    interrupted = tiny_model(train, tokenizer)
+    trainer = SignLLMTrainer(model=interrupted, args=tiny_args(tmp_path / "b", **options), train_dataset=train,
+                             processing_class=tokenizer, callbacks=[StopAt(3)])  # fmt: skip
+    trainer.train()
+    assert trainer.state.global_step == 3 and (tmp_path / "b" / "checkpoint-3" / "plc_state.npz").is_file()
+    resumed = tiny_model(train, tokenizer, seed=123)  # weights come from the checkpoint
+    trainer = SignLLMTrainer(model=resumed, args=tiny_args(tmp_path / "b", **options), train_dataset=train,
+                             processing_class=tokenizer)  # fmt: skip
+    trainer.train(resume_from_checkpoint=True)
+    assert trainer.state.global_step == 8
+    for name, value in _params(straight).items():
+        torch.testing.assert_close(_params(resumed)[name], value, atol=1e-6, rtol=0, msg=name)
+
+
+def test_two_processes_end_with_identical_parameters(tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+               str(ROOT / "tests" / "training" / "ddp_worker.py"), str(tmp_path)]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "world-rank0.txt").read_text() == "2"
+    first, second = torch.load(tmp_path / "params-rank0.pt"), torch.load(tmp_path / "params-rank1.pt")
+    for name, value in first.items():
+        assert torch.equal(value, second[name]), name
+    np.testing.assert_array_equal(np.load(tmp_path / "plc-rank0.npy"), np.load(tmp_path / "plc-rank1.npy"))
+    assert np.isfinite(np.load(tmp_path / "plc-rank0.npy")).sum() > 4  # both ranks' clips were recorded
+
+
+# -- bad input ----------------------------------------------------------------------------------------------------
+
+
+def test_bad_input_is_refused_before_training(data, tmp_path):
+    train, _, tokenizer = data
+    model = tiny_model(train, tokenizer)
+    args = tiny_args(tmp_path)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['pose'\]"):
+        SignLLMTrainer(model=model, args=args, train_dataset=train.remove_columns("pose"), processing_class=tokenizer)
+    with pytest.raises(ValueError, match="the train dataset is empty"):
+        SignLLMTrainer(model=model, args=args, train_dataset=train.select([]), processing_class=tokenizer)
+    other = tiny_model(train, tokenizer, languages=["ase"])
+    with pytest.raises(ValueError, match=r"language\(s\) \['gsg'\] that the model lacks"):
+        SignLLMTrainer(model=other, args=args, train_dataset=train, processing_class=tokenizer)
+    with pytest.raises(ValueError, match=r"`plc_eta` must be > 0, got 0"):
+        SignLLMTrainingArguments(output_dir=str(tmp_path), plc_eta=0)
+    with pytest.raises(ValueError, match="`loss_mode` must be one of"):
+        SignLLMTrainingArguments(output_dir=str(tmp_path), loss_mode="ce")
+    with pytest.raises(TypeError, match="needs SignLLMTrainingArguments"):
+        from transformers import TrainingArguments
+
+        SignLLMTrainer(model=model, args=TrainingArguments(output_dir=str(tmp_path)), train_dataset=train)
+
+
+def test_resuming_a_different_configuration_is_refused(data, tmp_path):
+    train, _, tokenizer = data
+    args = tiny_args(tmp_path, max_steps=2, save_strategy="steps", save_steps=2)
+    SignLLMTrainer(
+        model=tiny_model(train, tokenizer), args=args, train_dataset=train, processing_class=tokenizer
+    ).train()
+    wider = tiny_model(train, tokenizer, d_model=48, ffn_dim=96)
+    trainer = SignLLMTrainer(model=wider, args=tiny_args(tmp_path, max_steps=4), train_dataset=train,
+                             processing_class=tokenizer)  # fmt: skip
+    with pytest.raises(
+        ValueError, match=r"checkpoint-2 was trained with another configuration: d_model: checkpoint 32"
+    ):
+        trainer.train(resume_from_checkpoint=True)
