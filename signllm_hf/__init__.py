@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from transformers import AutoConfig, AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from .back_translation import SignLLMBackTranslator, SignLLMBackTranslatorConfig
 from .configuration_signllm import SignLLMConfig
 from .modeling_signllm import SignLLMForPoseGeneration, SignLLMGenerationOutput, SignLLMOutput, SignLLMPreTrainedModel
 from .pipeline_signllm import TextToPosePipeline
@@ -26,18 +27,37 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 AutoConfig.register("signllm", SignLLMConfig, exist_ok=True)
 AutoModel.register(SignLLMConfig, SignLLMForPoseGeneration, exist_ok=True)
+AutoConfig.register("signllm_back_translator", SignLLMBackTranslatorConfig, exist_ok=True)
+AutoModel.register(SignLLMBackTranslatorConfig, SignLLMBackTranslator, exist_ok=True)
 # save_pretrained also writes the two files next to the weights, so the Hub route (trust_remote_code) works.
 SignLLMConfig.register_for_auto_class()
 SignLLMForPoseGeneration.register_for_auto_class("AutoModel")
 # `pt_model=AutoModel` (not our class): a pipeline saved for the Hub names its model class by a transformers name.
 PIPELINE_REGISTRY.register_pipeline("text-to-pose", pipeline_class=TextToPosePipeline, pt_model=AutoModel, type="text")
 
+# The training classes import transformers' Trainer (and with it accelerate): loaded on first use, so that
+# `import signllm_hf` stays light for inference.
+_LAZY = {"SignLLMTrainer": ".trainer", "SignLLMTrainingArguments": ".training_args"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module  # noqa: PLC0415
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "SignLLMBackTranslator",
+    "SignLLMBackTranslatorConfig",
     "SignLLMConfig",
     "SignLLMForPoseGeneration",
     "SignLLMGenerationOutput",
     "SignLLMOutput",
     "SignLLMPreTrainedModel",
+    "SignLLMTrainer",
+    "SignLLMTrainingArguments",
     "TextToPosePipeline",
     "__version__",
 ]

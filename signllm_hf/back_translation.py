@@ -21,7 +21,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -173,3 +175,73 @@ class BackTranslationCollator:
                                  max_length=self.max_text_length, return_tensors="pt")  # fmt: skip
         labels = encoded["input_ids"].masked_fill(encoded["attention_mask"] == 0, -100)
         return {"poses": batch, "frame_mask": mask, "labels": labels}
+
+
+def train_back_translator(
+    dataset: str,
+    output_dir: str,
+    *,
+    languages: list[str] | None = None,
+    max_steps: int = 3000,
+    seconds: float | None = None,
+    batch_size: int = 16,
+    learning_rate: float = 5e-4,
+    d_model: int = 256,
+    layers: int = 3,
+    vocab_size: int = 4000,
+    max_frames: int = 400,
+    eval_split: str | None = "dev",
+    max_eval_clips: int = 64,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """Train a back-translator on a corpus folder's train split and save it (with its tokenizer) in ``output_dir``.
+
+    Returns its scores on the reference poses of ``eval_split`` (the ceiling of back-translation there).
+    """
+    from transformers import Trainer, TrainingArguments  # noqa: PLC0415
+
+    from .data.dataset import compute_pose_stats, frame_counts, load_pose_dataset  # noqa: PLC0415
+    from .data.languages import canonical_language  # noqa: PLC0415
+    from .metrics.text_scores import text_scores  # noqa: PLC0415
+    from .tokenization_signllm import train_text_tokenizer  # noqa: PLC0415
+    from .training import StopAfter  # noqa: PLC0415
+
+    splits = load_pose_dataset(dataset)
+    wanted = {canonical_language(code) for code in languages} if languages else None
+
+    def prepared(split):
+        data = splits[split]
+        keep = [i for i, (code, n) in enumerate(zip(data["language"], frame_counts(data)))
+                if (wanted is None or code in wanted) and n <= max_frames]  # fmt: skip
+        return data.select(keep)
+
+    train = prepared("train")
+    if len(train) == 0:
+        raise ValueError(f"{dataset}: no training clip for the chosen languages")
+    tokenizer = train_text_tokenizer(train["text"], vocab_size=vocab_size)
+    stats = compute_pose_stats(train)
+    config = SignLLMBackTranslatorConfig(vocab_size=len(tokenizer), d_model=d_model, encoder_layers=layers,
+                                         decoder_layers=layers, ffn_dim=4 * d_model, max_frames=max_frames,
+                                         pose_mean=stats["mean"], pose_std=stats["std"])  # fmt: skip
+    torch.manual_seed(seed)
+    model = SignLLMBackTranslator(config)
+    args = TrainingArguments(output_dir=output_dir, max_steps=max_steps, per_device_train_batch_size=batch_size,
+                             learning_rate=learning_rate, warmup_steps=min(100, max(1, max_steps // 20)),
+                             lr_scheduler_type="constant_with_warmup",
+                             logging_steps=max(max_steps // 20, 1), save_strategy="no", report_to=[],
+                             remove_unused_columns=False, disable_tqdm=not progress or seconds is not None, seed=seed,
+                             use_cpu=not torch.cuda.is_available())  # fmt: skip
+    trainer = Trainer(model=model, args=args, train_dataset=train, data_collator=BackTranslationCollator(tokenizer),
+                      callbacks=[StopAfter(seconds, progress=progress)])  # fmt: skip
+    trainer.train()
+    trainer.save_model(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    metrics = {"steps": trainer.state.global_step}
+    if eval_split and eval_split in splits:
+        evaluation = prepared(eval_split)
+        evaluation = evaluation.select(range(min(max_eval_clips, len(evaluation))))
+        translations = model.eval().translate(list(evaluation["pose"]), tokenizer)
+        metrics |= {f"{eval_split}_{k}": v for k, v in text_scores(translations, list(evaluation["text"])).items()}
+    (Path(output_dir) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics

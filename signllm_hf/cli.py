@@ -6,6 +6,9 @@
     signllm convert openpose INPUT_DIR OUT_DIR [--text clips.tsv] [--language ase] [--split dev]
     signllm convert {extract,lift,export} ...      (one stage at a time)
     signllm generate MODEL_DIR "text" --language ase --out out.pose [--gif out.gif]
+    signllm train --config recipes/configs/tiny_cpu.yaml --dataset DATA --output_dir runs/tiny
+    signllm train-back-translator DATA OUT_DIR ; signllm evaluate MODEL_DIR DATA --back-translator OUT_DIR
+    signllm quickstart [--word hello]        (corpus, training, GIF and scores in ~10 CPU minutes)
 
 Errors in the input are reported in one line (exit code 2); ``--traceback`` shows the full trace. ``convert``
 exits with 1 when it skipped any clip (the summary says which and why).
@@ -111,6 +114,37 @@ def run_generate(args: argparse.Namespace) -> int:
     for key in ("pose_path", "gif_path"):
         if key in result:
             print(f"wrote {result[key]}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_model, format_table  # noqa: PLC0415
+
+    result = evaluate_model(args.model_dir, args.dataset, split=args.split, back_translator=args.back_translator,
+                            language=args.language, max_clips=args.max_clips, batch_size=args.batch_size,
+                            max_frames=args.max_frames, output=args.out)  # fmt: skip
+    print(format_table(result))
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+def run_train_back_translator(args: argparse.Namespace) -> int:
+    from .back_translation import train_back_translator  # noqa: PLC0415
+
+    metrics = train_back_translator(args.dataset, args.output_dir, languages=_languages(args.languages),
+                                    max_steps=args.max_steps, seconds=args.seconds, batch_size=args.batch_size,
+                                    learning_rate=args.learning_rate, d_model=args.d_model, layers=args.layers,
+                                    progress=not args.quiet)  # fmt: skip
+    print(f"wrote {args.output_dir}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "steps"))
+    return 0
+
+
+def run_quickstart(args: argparse.Namespace) -> int:
+    from .quickstart import run_quickstart as quickstart  # noqa: PLC0415
+
+    quickstart(args.workdir, word=args.word, language=args.language, languages=tuple(_languages(args.languages)),
+               minutes=args.minutes, eval_clips=args.eval_clips, progress=not args.quiet)  # fmt: skip
     return 0
 
 
@@ -229,6 +263,45 @@ def make_parser() -> argparse.ArgumentParser:
 
     _add_convert_parsers(commands)
 
+    commands.add_parser(
+        "train", add_help=False, help="train a SignLLM model (signllm train --help for every option)"
+    )  # parsed by signllm_hf.training, see main()
+
+    back = commands.add_parser("train-back-translator", help="train the pose -> text judge of back-translation")
+    back.add_argument("dataset", help="corpus folder (signllm corpus / convert output)")
+    back.add_argument("output_dir")
+    back.add_argument("--languages", help="comma-separated languages (default: all)")
+    back.add_argument("--max-steps", type=int, default=3000)
+    back.add_argument("--seconds", type=float, help="stop after this much training time")
+    back.add_argument("--batch-size", type=int, default=16)
+    back.add_argument("--learning-rate", type=float, default=5e-4)
+    back.add_argument("--d-model", type=int, default=256)
+    back.add_argument("--layers", type=int, default=3)
+    back.add_argument("--quiet", action="store_true")
+    back.set_defaults(func=run_train_back_translator)
+
+    evaluate = commands.add_parser("evaluate", help="DTW and back-translation scores of a model on a corpus split")
+    evaluate.add_argument("model_dir")
+    evaluate.add_argument("dataset", help="corpus folder (ours, or Prompt2Sign .skels files with --language)")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--back-translator", help="a back-translator folder (signllm train-back-translator)")
+    evaluate.add_argument("--language", help="language of a Prompt2Sign folder's clips")
+    evaluate.add_argument("--max-clips", type=int)
+    evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--max-frames", type=int, help="generation cap (default: the model's)")
+    evaluate.add_argument("--out", help="write the scores here as JSON")
+    evaluate.set_defaults(func=run_evaluate)
+
+    quick = commands.add_parser("quickstart", help="corpus -> trained signer -> GIF -> scores, in ~10 CPU minutes")
+    quick.add_argument("--workdir", default="signllm-quickstart")
+    quick.add_argument("--word", default="hello", help="the word to sign at the end")
+    quick.add_argument("--language", default="ase", help="its sign language")
+    quick.add_argument("--languages", default="ase,gsg,tsm", help="languages to train (fingerspelling lexicon)")
+    quick.add_argument("--minutes", type=float, default=10.0, help="time budget of the two trainings")
+    quick.add_argument("--eval-clips", type=int, default=60, help="dev clips to evaluate on")
+    quick.add_argument("--quiet", action="store_true")
+    quick.set_defaults(func=run_quickstart)
+
     generate = commands.add_parser("generate", help="text -> pose with a trained model (.pose and/or GIF/MP4)")
     generate.add_argument("model_dir", help="a saved SignLLM model folder (config.json, weights, tokenizer)")
     generate.add_argument("text", help="the text to sign")
@@ -264,6 +337,16 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:  # the training entry point has its own (HfArgumentParser) options
+        from .training import main as train_main  # noqa: PLC0415
+
+        try:
+            train_main(argv[1:])
+        except USER_ERRORS as error:
+            print(f"signllm: error: {error}", file=sys.stderr)
+            return 2
+        return 0
     parser = make_parser()
     args = parser.parse_args(argv)
     try:

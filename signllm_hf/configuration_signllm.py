@@ -51,6 +51,7 @@ PRESETS = {
 }
 MODES = ("mlsf", "prompt2langgloss")
 STOP_RULES = ("counter", "length", "threshold")
+DECODER_INPUTS = ("frame", "pose", "counter", "position")
 
 
 class SignLLMConfig(PreTrainedConfig):
@@ -72,8 +73,14 @@ class SignLLMConfig(PreTrainedConfig):
     Progressive Transformers options:
         future_prediction: besides the next frame, predict this many further frames (a training signal only).
         gaussian_noise: std of the noise added to the decoder's input frames in training (in normalised units).
-        just_counter: feed the decoder only the previous counter value, not the previous frame (the model then never
-            reads its own poses back, so they cannot drift).
+        decoder_input: what the decoder reads at each step, besides the step's position. ``"frame"`` (Progressive
+            Transformers' default): the previous frame, pose and counter. ``"counter"`` (PT's *just counter*,
+            ``just_counter=True`` is accepted for it): only the previous counter value, so poses cannot drift.
+            ``"pose"``: the previous pose without the counter. ``"position"``: nothing; every step is a query by
+            its position alone. In teacher forcing the counter's first step is 1/T, which hands the model the clip's
+            length; without the counter in its input (``"pose"``, ``"position"``) the model must learn the length,
+            and the timing of the signs, from the text. On the fingerspelling corpus ``"position"`` is what makes
+            generated lengths follow the words (``benchmarks/ablation.py``).
         counter_loss_weight: weight of the counter channel in the loss, relative to one pose channel (1 = the
             counter is one channel among 151, as in Progressive Transformers; larger values sharpen the stop).
     Generation:
@@ -120,7 +127,7 @@ class SignLLMConfig(PreTrainedConfig):
     # progressive transformers options
     future_prediction: int = 0
     gaussian_noise: float = 0.0
-    just_counter: bool = False
+    decoder_input: str = "frame"
     counter_loss_weight: float = 1.0
     # generation
     max_frames: int = 400
@@ -135,7 +142,15 @@ class SignLLMConfig(PreTrainedConfig):
     preset: str | None = None
     is_encoder_decoder: bool = True
 
+    # What a group's weights only make sense with (checked on resume and when loading one language's group).
+    architecture_fields = (
+        *("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "activation", "vocab_size"),
+        *("pose_dim", "use_counter", "future_prediction", "decoder_input", "text_encoder"),
+    )
+
     def __post_init__(self, **kwargs):
+        if kwargs.pop("just_counter", False):  # Progressive Transformers' name
+            self.decoder_input = "counter"
         self.languages = list(dict.fromkeys(_canonical_language(code) for code in self.languages))
         self._validate()
         super().__post_init__(**kwargs)
@@ -160,7 +175,10 @@ class SignLLMConfig(PreTrainedConfig):
         check(self.stop_rule in STOP_RULES, f"`stop_rule` must be one of {STOP_RULES}, got {self.stop_rule!r}")
         check(0 < self.stop_threshold <= 1, f"`stop_threshold` must be in (0, 1], got {self.stop_threshold}")
         check(self.fps > 0, f"`fps` must be > 0, got {self.fps}")
-        check(not self.just_counter or self.use_counter, "`just_counter` needs `use_counter=True`")
+        check(self.decoder_input in DECODER_INPUTS,
+              f"`decoder_input` must be one of {DECODER_INPUTS}, got {self.decoder_input!r}")  # fmt: skip
+        check(self.use_counter or self.decoder_input in ("frame", "pose"),
+              f"`decoder_input={self.decoder_input!r}` needs `use_counter=True`")  # fmt: skip
         check(self.use_counter or self.stop_rule == "threshold" or self.max_frames > 0,
               "without a counter a clip stops only at `max_frames`")  # fmt: skip
         check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
@@ -191,6 +209,12 @@ class SignLLMConfig(PreTrainedConfig):
     def output_size(self) -> int:
         """Values per generated frame: the pose, plus the counter when ``use_counter``."""
         return self.pose_dim + int(self.use_counter)
+
+    @property
+    def decoder_input_size(self) -> int:
+        """Values the decoder reads per step (``decoder_input``): 0 for ``"position"``."""
+        sizes = {"frame": self.output_size, "pose": self.pose_dim, "counter": 1, "position": 0}
+        return sizes[self.decoder_input]
 
     @classmethod
     def from_preset(cls, preset: str, **kwargs) -> SignLLMConfig:

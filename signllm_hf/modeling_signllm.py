@@ -1,9 +1,9 @@
 """SignLLM: a Progressive-Transformer-style encoder-decoder that regresses continuous pose frames with a counter.
 
-Text tokens are encoded once; the decoder reads the previous frame (150 pose values + the counter, or only the
-counter with ``just_counter``) and predicts the next one, until its counter says the clip is complete. In MLSF mode
-every language has its own encoder-decoder group (no shared parameters), and the language of each example picks its
-group; in Prompt2LangGloss mode one group serves all languages.
+Text tokens are encoded once; the decoder reads the previous frame (150 pose values + the counter; or a part of it, or
+nothing but the step's position: ``decoder_input``) and predicts the next one, until its counter says the clip is
+complete. In MLSF mode every language has its own encoder-decoder group (no shared parameters), and the language of
+each example picks its group; in Prompt2LangGloss mode one group serves all languages.
 
 Shapes: B batch, L text tokens, T frames, D = d_model, P = pose_dim (150), C = P + 1 with the counter.
 
@@ -232,8 +232,11 @@ class SignLLMPoseDecoder(nn.Module):
     def __init__(self, config: SignLLMConfig):
         super().__init__()
         self.config = config
-        input_size = 1 if config.just_counter else config.output_size
-        self.embed_frames = nn.Linear(input_size, config.d_model)
+        # With decoder_input="position" there is nothing to embed: a learned query vector stands in for the frame.
+        if config.decoder_input_size:
+            self.embed_frames = nn.Linear(config.decoder_input_size, config.d_model)
+        else:
+            self.frame_query = nn.Parameter(torch.zeros(config.d_model))
         self.layers = nn.ModuleList(SignLLMDecoderLayer(config, i) for i in range(config.decoder_layers))
         self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.dropout)
@@ -242,7 +245,10 @@ class SignLLMPoseDecoder(nn.Module):
 
     def forward(self, inputs, memory, memory_mask, start_position: int = 0, cache=None) -> torch.Tensor:
         positions = torch.arange(start_position, start_position + inputs.shape[1], device=inputs.device)
-        embedded = self.embed_frames(inputs.to(self.embed_frames.weight.dtype))
+        if self.config.decoder_input_size:
+            embedded = self.embed_frames(inputs.to(self.embed_frames.weight.dtype))
+        else:  # inputs is (B, T, 0): only its shape counts
+            embedded = self.frame_query.expand(*inputs.shape[:2], -1)
         hidden = self.dropout(embedded + sinusoidal_positions(positions, self.config.d_model).to(embedded.dtype))
         for layer in self.layers:
             hidden = layer(hidden, memory, memory_mask, cache=cache)
@@ -384,11 +390,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
 
     def _group_fingerprint(self) -> dict:
         # What a group's weights only make sense with: its architecture, the data statistics it learned in.
-        fields = (
-            *("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "activation"),
-            *("vocab_size", "pose_dim", "use_counter", "future_prediction", "just_counter", "text_encoder"),
-        )
-        fingerprint = {name: getattr(self.config, name) for name in fields}
+        fingerprint = {name: getattr(self.config, name) for name in self.config.architecture_fields}
         mean, std = self.statistics()
         fingerprint["statistics"] = [round(float(mean.sum()), 4), round(float(std.sum()), 4)]
         return fingerprint
@@ -530,15 +532,26 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         return [(self.groups[name], torch.tensor(rows)) for name, rows in routes.items()]
 
     def decoder_inputs(self, targets: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: the previous target frame for every step, a zero frame (counter 0) first; with
-        ``just_counter`` only its counter. Gaussian noise is added to the pose values in training."""
+        """Teacher forcing: the previous target frame for every step, a zero frame (counter 0) first, cut to what
+        ``decoder_input`` reads. Gaussian noise is added to the pose values in training."""
         previous = torch.cat([torch.zeros_like(targets[:, :1]), targets[:, :-1]], dim=1)  # (B, T, C)
         if self.training and self.config.gaussian_noise > 0:
             noise = torch.randn_like(previous[..., : self.config.pose_dim]) * self.config.gaussian_noise
             previous = torch.cat(
                 [previous[..., : self.config.pose_dim] + noise, previous[..., self.config.pose_dim :]], -1
             )
-        return previous[..., -1:] if self.config.just_counter else previous
+        return self._step_input(previous)
+
+    def _step_input(self, frames: torch.Tensor) -> torch.Tensor:
+        """The part of frames (pose + counter) that the decoder reads, by ``config.decoder_input``."""
+        kind, pose_dim = self.config.decoder_input, self.config.pose_dim
+        if kind == "frame":
+            return frames
+        if kind == "pose":
+            return frames[..., :pose_dim]
+        if kind == "counter":
+            return frames[..., pose_dim:]
+        return frames[..., :0]
 
     def forward(
         self,
@@ -700,7 +713,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         peak = torch.full((batch,), -math.inf, device=memory.device)  # highest counter so far, and where
         peak_step = torch.zeros(batch, dtype=torch.long, device=memory.device)
         for step in range(max_frames):
-            step_input = frame[..., -1:] if self.config.just_counter else frame
+            step_input = self._step_input(frame)
             if use_cache:  # only the newest frame goes through the decoder
                 hidden = group.decoder(step_input, memory, memory_mask, start_position=step, cache=cache)
             else:  # the whole prefix again

@@ -31,6 +31,7 @@ import torch
 from transformers import Trainer
 from transformers.trainer_utils import EvalLoopOutput, get_last_checkpoint
 
+from .configuration_signllm import SignLLMConfig
 from .data.collator import SignLLMDataCollator
 from .data.dataset import check_pose_columns
 from .metrics.dtw import dtw_mje, pt_dtw, with_counter
@@ -39,9 +40,7 @@ from .training_args import SignLLMTrainingArguments
 
 PLC_STATE = "plc_state.npz"
 # Config fields a checkpoint must share with the model it resumes into.
-ARCHITECTURE_FIELDS = ("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "vocab_size",
-                       "pose_dim", "use_counter", "future_prediction", "just_counter", "mode", "languages",
-                       "text_encoder")  # fmt: skip
+ARCHITECTURE_FIELDS = (*SignLLMConfig.architecture_fields, "mode", "languages")
 
 
 def returns(frame_errors: torch.Tensor, frame_mask: torch.Tensor, discount: float) -> torch.Tensor:
@@ -64,6 +63,13 @@ def weighted_mean_loss(frame_errors, frame_mask, weights: torch.Tensor | None = 
     return rl_loss(frame_errors, frame_mask, 1.0, weights)
 
 
+def _with_sample_index(dataset):
+    # The PLC sampler's updates need each row's index. Adding a column to a selected/shuffled dataset flattens its
+    # indices, which `datasets` cannot do on numpy-formatted Array3D columns: do it unformatted, then format again.
+    indexed = dataset.with_format(None).add_column("sample_index", list(range(len(dataset))))
+    return indexed.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
+
+
 class SignLLMTrainer(Trainer):
     """[`Trainer`] for [`SignLLMForPoseGeneration`] with [`SignLLMTrainingArguments`].
 
@@ -84,7 +90,7 @@ class SignLLMTrainer(Trainer):
             if dataset is not None and not isinstance(dataset, dict):
                 self._check_dataset(dataset, name, model)
         if train_dataset is not None and "sample_index" not in train_dataset.column_names:
-            train_dataset = train_dataset.add_column("sample_index", list(range(len(train_dataset))))
+            train_dataset = _with_sample_index(train_dataset)
         super().__init__(model=model, args=args, data_collator=data_collator, train_dataset=train_dataset,
                          eval_dataset=eval_dataset, processing_class=processing_class, **kwargs)  # fmt: skip
         self.plc_sampler: PriorityLearningChannelSampler | None = None
@@ -101,7 +107,7 @@ class SignLLMTrainer(Trainer):
         if len(dataset) == 0:
             raise ValueError(f"the {name} dataset is empty; give it some clips")
         if model is not None:
-            missing = sorted(set(dataset.unique("language")) - set(model.config.languages))
+            missing = sorted(set(dataset["language"]) - set(model.config.languages))
             if missing:
                 raise ValueError(
                     f"the {name} dataset has language(s) {missing} that the model lacks (it has "

@@ -23,7 +23,7 @@ def test_presets_follow_the_paper():
 
 
 def test_save_load_round_trip(tmp_path):
-    options = {"future_prediction": 3, "gaussian_noise": 0.1, "just_counter": True, "max_frames": 123}
+    options = {"future_prediction": 3, "gaussian_noise": 0.1, "decoder_input": "position", "max_frames": 123}
     config = SignLLMConfig.from_preset("base", languages=["ASL", "DGS"], pose_mean=[0.5] * 150, pose_std=[2.0] * 150,
                                        **options)  # fmt: skip
     config.save_pretrained(tmp_path)
@@ -32,6 +32,12 @@ def test_save_load_round_trip(tmp_path):
     loaded = SignLLMConfig.from_pretrained(tmp_path)
     assert loaded.to_dict() == config.to_dict()
     assert loaded.output_size == 151 and loaded.hidden_size == 512
+
+
+def test_progressive_transformers_just_counter_is_decoder_input_counter():
+    assert SignLLMConfig(just_counter=True).decoder_input == "counter"
+    assert SignLLMConfig(just_counter=False).decoder_input == "frame"
+    assert "just_counter" not in SignLLMConfig(just_counter=True).to_dict()
 
 
 def test_data_statistics_are_recorded():
@@ -52,7 +58,8 @@ def test_data_statistics_are_recorded():
         ({"pose_mean": [0.0] * 3}, r"`pose_mean` must hold 150 values"),
         ({"pose_std": [0.0] * 150}, r"`pose_std` values must be > 0"),
         ({"stop_rule": "never"}, "`stop_rule` must be one of"),
-        ({"just_counter": True, "use_counter": False}, "`just_counter` needs `use_counter=True`"),
+        ({"decoder_input": "counter", "use_counter": False}, "`decoder_input='counter'` needs `use_counter=True`"),
+        ({"decoder_input": "gloss"}, "`decoder_input` must be one of"),
         ({"counter_loss_weight": 0}, "`counter_loss_weight` must be > 0"),
     ],
 )

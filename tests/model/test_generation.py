@@ -23,6 +23,29 @@ def test_cached_generation_equals_full_recomputation(model):
         assert torch.equal(cached.lengths, full.lengths)
 
 
+@pytest.mark.parametrize("decoder_input", ["frame", "pose", "counter", "position"])
+def test_every_decoder_input_generates_what_teacher_forcing_predicts(decoder_input):
+    """Free-running generation fed back as teacher-forcing labels reproduces itself: the decoder reads the same part
+    of each frame in `forward` and in `generate`, with and without the cache."""
+    torch.manual_seed(0)
+    stats = {"pose_mean": torch.linspace(-1, 1, 150).tolist(), "pose_std": torch.linspace(0.5, 2, 150).tolist()}
+    config = tiny_config(decoder_input=decoder_input, stop_rule="threshold", stop_threshold=1.0, **stats)
+    model = SignLLMForPoseGeneration(config).eval()
+    ids = torch.tensor([[5, 6, 7, 8, 2], [9, 10, 2, 0, 0]])
+    mask = (ids != 0).long()
+    out = model.generate(ids, mask, language="ase", max_frames=12)
+    full = model.generate(ids, mask, language="ase", max_frames=12, use_cache=False)
+    torch.testing.assert_close(out.poses, full.poses, atol=1e-5, rtol=0)
+    assert out.lengths.tolist() == [12, 12]
+    labels = torch.cat([model.denormalize(out.frames), out.counters[..., None]], dim=-1)
+    with torch.no_grad():
+        forced = model(ids, mask, labels=labels, frame_mask=torch.ones(2, 12, dtype=torch.bool), language="ase")
+    torch.testing.assert_close(forced.frames, torch.cat([out.frames, out.counters[..., None]], -1), atol=1e-4, rtol=0)
+    embeds = "frame_query" if decoder_input == "position" else "embed_frames.weight"
+    size = dict(model.groups["ase"].decoder.named_parameters())[embeds].shape[-1]
+    assert size == {"frame": 151, "pose": 150, "counter": 1, "position": 32}[decoder_input]
+
+
 def test_outputs_are_in_data_coordinates_and_zero_after_each_length(model):
     out = model.generate(torch.tensor([[5, 6, 2], [7, 8, 2]]), language="ase", max_frames=15)
     torch.testing.assert_close(

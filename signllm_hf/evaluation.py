@@ -1,0 +1,147 @@
+"""Evaluate a SignLLM model the way the paper does: DTW against the references, and back-translation scores.
+
+    signllm evaluate MODEL_DIR DATASET --split test --back-translator BT_DIR --out results.json
+
+For every clip of the split (in the model's languages) the model generates poses from the clip's text; they are
+compared with the clip's poses by DTW (Progressive Transformers' form and DTW-MJE) and, with a back-translator,
+translated back to text and scored against the input text (BLEU-1..4, ROUGE-L, chrF, WER). The back-translation of
+the reference poses is scored too: it is the ceiling the back-translator allows.
+
+Example:
+    >>> from signllm_hf.evaluation import format_table
+    >>> print(format_table({"clips": 2, "dtw": 1.5, "dtw_mje": 0.2, "length_error": 0.1, "per_language": {}}))
+    | metric | generated |
+    |---|---|
+    | clips | 2 |
+    | dtw | 1.5000 |
+    | dtw_mje | 0.2000 |
+    | length_error | 0.1000 |
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer
+
+from .back_translation import SignLLMBackTranslator
+from .data.dataset import load_pose_dataset
+from .data.prompt2sign import read_prompt2sign
+from .metrics.dtw import dtw_scores
+from .metrics.text_scores import text_scores
+from .modeling_signllm import SignLLMForPoseGeneration
+
+logger = logging.getLogger(__name__)
+
+
+def load_split(dataset: str, split: str, language: str | None = None):
+    """A split of a corpus folder (ours, or Prompt2Sign ``.skels`` files with ``language``)."""
+    folder = Path(dataset)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such dataset folder")
+    if (folder / "data").is_dir():
+        return load_pose_dataset(folder, split=split)
+    if language is None:
+        raise ValueError(f"{folder} holds .skels files: pass --language (the sign language of its clips)")
+    return read_prompt2sign(folder, split, language=language)
+
+
+def generate_split(model, tokenizer, rows, batch_size: int = 16, max_frames: int | None = None):
+    """Generated poses, lengths and counters for every row (batched per language, in row order)."""
+    poses, counters = [None] * len(rows), [None] * len(rows)
+    by_language: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        by_language.setdefault(row["language"], []).append(index)
+    for language, indices in by_language.items():
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start : start + batch_size]
+            encoded = tokenizer([rows[i]["text"] for i in chunk], padding=True, truncation=True,
+                                max_length=model.config.max_text_length, return_tensors="pt")  # fmt: skip
+            device = next(model.parameters()).device
+            out = model.generate(encoded["input_ids"].to(device), encoded["attention_mask"].to(device),
+                                 language=language, max_frames=max_frames)  # fmt: skip
+            for slot, index in enumerate(chunk):
+                length = max(int(out.lengths[slot]), 1)
+                poses[index] = out.poses[slot, :length].cpu().numpy()
+                counters[index] = out.counters[slot, :length].cpu().numpy()
+    return poses, counters
+
+
+def evaluate_model(
+    model_dir: str,
+    dataset: str,
+    split: str = "test",
+    back_translator: str | None = None,
+    language: str | None = None,
+    max_clips: int | None = None,
+    batch_size: int = 16,
+    max_frames: int | None = None,
+    output: str | None = None,
+) -> dict:
+    """Scores of ``model_dir`` on ``dataset``'s ``split``; written to ``output`` as JSON when given."""
+    for folder, what in ((model_dir, "model"), (back_translator, "back-translator")):
+        if folder is not None and not (Path(folder) / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{folder}: no {what} folder there (config.json + weights, as save_pretrained writes them; "
+                f"download a Hub model first, e.g. `hf download ID --local-dir DIR`)"
+            )
+    model = SignLLMForPoseGeneration.from_pretrained(model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    data = load_split(dataset, split, language)
+    kept = [i for i, code in enumerate(data["language"]) if code in model.config.languages]
+    if not kept:
+        raise ValueError(f"{dataset}/{split} has no clip in the model's languages {model.config.languages}")
+    if len(kept) < len(data):
+        logger.warning("%d clip(s) in languages the model lacks are left out", len(data) - len(kept))
+    if max_clips is not None:
+        kept = kept[:max_clips]
+    rows = [data[i] for i in kept]
+    with torch.no_grad():
+        poses, counters = generate_split(model, tokenizer, rows, batch_size, max_frames)
+    references = [np.asarray(row["pose"]) for row in rows]
+    result = {"model": str(model_dir), "paper_name": model.paper_name(), "dataset": str(dataset), "split": split,
+              "clips": len(rows)} | dtw_scores(references, poses, counters)  # fmt: skip
+    lengths = np.array([len(p) for p in poses]), np.array([len(r) for r in references])
+    result["length_error"] = float(np.mean(np.abs(lengths[0] - lengths[1]) / lengths[1]))
+    result["per_language"] = {}
+    for code in sorted({row["language"] for row in rows}):
+        chosen = [i for i, row in enumerate(rows) if row["language"] == code]
+        scores = dtw_scores([references[i] for i in chosen], [poses[i] for i in chosen], [counters[i] for i in chosen])
+        result["per_language"][code] = scores | {"clips": len(chosen)}
+    if back_translator:
+        judge = SignLLMBackTranslator.from_pretrained(back_translator).eval()
+        judge_tokenizer = AutoTokenizer.from_pretrained(back_translator)
+        texts = [row["text"] for row in rows]
+        translated = judge.translate(poses, judge_tokenizer)
+        result["back_translation"] = text_scores(translated, texts)
+        result["back_translation_of_references"] = text_scores(judge.translate(references, judge_tokenizer), texts)
+        result["examples"] = [{"text": t, "back_translation": b} for t, b in list(zip(texts, translated))[:10]]
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return result
+
+
+def format_table(result: dict) -> str:
+    """The scores as a Markdown table (generated poses, and the references' back-translation when present)."""
+    with_references = "back_translation_of_references" in result
+    header = "| metric | generated |" + (" references |" if with_references else "")
+    lines = [header, "|---|---|" + ("---|" if with_references else "")]
+    for name in ("clips", "dtw", "dtw_mje", "length_error"):
+        value = result[name]
+        lines.append(
+            f"| {name} | {value if isinstance(value, int) else f'{value:.4f}'} |" + (" |" if with_references else "")
+        )
+    for name in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "chrf", "wer"):
+        if "back_translation" in result:
+            reference = f" {result['back_translation_of_references'][name]:.2f} |" if with_references else ""
+            lines.append(f"| {name} | {result['back_translation'][name]:.2f} |{reference}")
+    for code, scores in result.get("per_language", {}).items():
+        lines.append(
+            f"| dtw ({code}, {scores['clips']} clips) | {scores['dtw']:.4f} |" + (" |" if with_references else "")
+        )
+    return "\n".join(lines)

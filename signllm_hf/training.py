@@ -1,0 +1,250 @@
+"""Train SignLLM on a corpus: the entry point of ``signllm train`` and ``recipes/train.py``.
+
+    signllm train --config recipes/configs/tiny_cpu.yaml --dataset corpora/fingerspelling --output_dir runs/tiny
+    accelerate launch recipes/train.py --config recipes/configs/base.yaml --dataset DATA --output_dir runs/base
+
+A YAML config gives any field of the three argument groups below (data, model, training); command-line flags
+override it. The dataset is a folder written by this library (``signllm corpus ...``, ``signllm convert ...``) or a
+Prompt2Sign / Progressive Transformers folder of ``.skels`` files (then pass ``--language``). The text tokenizer is
+trained on the training text unless ``--tokenizer`` names one; the model's statistics come from the training data.
+At the end the model and its tokenizer are saved in ``output_dir`` (loadable with ``pipeline("text-to-pose")``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, HfArgumentParser, TrainerCallback
+
+from .configuration_signllm import DECODER_INPUTS, PRESETS, SignLLMConfig
+from .data.dataset import compute_pose_stats, frame_counts, load_pose_dataset
+from .data.languages import canonical_language
+from .data.prompt2sign import read_prompt2sign
+from .modeling_signllm import SignLLMForPoseGeneration
+from .tokenization_signllm import train_text_tokenizer
+from .trainer import SignLLMTrainer
+from .training_args import SignLLMTrainingArguments
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DataArguments:
+    """Which corpus, splits, languages and clips to train on."""
+
+    dataset: str = field(default=None, metadata={"help": "Corpus folder (ours, or Prompt2Sign .skels files)."})
+    language: str | None = field(default=None, metadata={"help": "Language of a Prompt2Sign folder's clips."})
+    languages: list[str] | None = field(default=None, metadata={"help": "Train only these languages."})
+    train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    eval_split: str | None = field(default="dev", metadata={"help": "Split to evaluate on ('none' to skip)."})
+    max_train_clips: int | None = field(default=None, metadata={"help": "Use at most this many training clips."})
+    max_eval_clips: int | None = field(default=64, metadata={"help": "Evaluate on at most this many clips."})
+    tokenizer: str | None = field(default=None, metadata={"help": "A saved tokenizer instead of training one."})
+    tokenizer_vocab_size: int = field(default=8000, metadata={"help": "Vocabulary of the trained tokenizer."})
+
+
+@dataclass
+class ModelArguments:
+    """The model: a preset and any config field to override, or a saved model to continue from."""
+
+    model_name_or_path: str | None = field(default=None, metadata={"help": "Continue from a saved SignLLM model."})
+    preset: str = field(default="base", metadata={"help": f"Model size, one of {list(PRESETS)}."})
+    text_encoder: str | None = field(default=None, metadata={"help": "A pretrained transformers text encoder."})
+    mode: str = field(default="mlsf", metadata={"help": "mlsf (a group per language) or prompt2langgloss."})
+    d_model: int | None = field(default=None, metadata={"help": "Override the preset's width."})
+    ffn_dim: int | None = field(default=None, metadata={"help": "Override the preset's FFN size."})
+    encoder_layers: int | None = field(default=None, metadata={"help": "Override the preset's encoder depth."})
+    decoder_layers: int | None = field(default=None, metadata={"help": "Override the preset's decoder depth."})
+    attention_heads: int | None = field(default=None, metadata={"help": "Override the preset's heads."})
+    dropout: float = field(default=0.1, metadata={"help": "Dropout."})
+    max_frames: int = field(default=400, metadata={"help": "Generation cap; longer training clips are dropped."})
+    future_prediction: int = field(default=0, metadata={"help": "Predict this many further frames (PT)."})
+    model_gaussian_noise: float = field(default=0.0, metadata={"help": "Decoder input noise of the model (PT)."})
+    decoder_input: str = field(
+        default="position",
+        metadata={"help": f"What the decoder reads besides positions, one of {DECODER_INPUTS} (see SignLLMConfig)."},
+    )
+    counter_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the counter in the loss."})
+
+
+def make_parser() -> HfArgumentParser:
+    parser = HfArgumentParser((DataArguments, ModelArguments, SignLLMTrainingArguments))
+    parser.add_argument("--config", help="YAML file of arguments (command-line flags override it)")
+    return parser
+
+
+def parse_arguments(argv: list[str] | None = None):
+    """``(data, model, training)`` arguments from ``--config FILE.yaml`` and the command line (which wins)."""
+    parser = make_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--config" in argv:
+        position = argv.index("--config")
+        path = Path(argv[position + 1])
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        known = {action.dest for action in parser._actions}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {unknown}; see `signllm train --help`")
+        parser.set_defaults(**settings)
+        del argv[position : position + 2]
+    data, model, training, _ = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=False)
+    if data.dataset is None:
+        raise ValueError("pass --dataset (a corpus folder) or set `dataset` in the config")
+    return data, model, training
+
+
+def load_splits(data: DataArguments):
+    """The training and evaluation splits, restricted to ``languages`` and clip counts."""
+    folder = Path(data.dataset)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such corpus folder")
+    if (folder / "data").is_dir():
+        splits = load_pose_dataset(folder)
+    else:
+        if data.language is None:
+            raise ValueError(f"{folder} holds .skels files: pass --language (the sign language of its clips)")
+        splits = read_prompt2sign(folder, language=data.language)
+    if data.train_split not in splits:
+        raise ValueError(f"{folder} has no {data.train_split!r} split; it has {list(splits)}")
+    eval_split = None if data.eval_split in (None, "none") else data.eval_split
+    if eval_split is not None and eval_split not in splits:
+        logger.warning("%s has no %r split: training without evaluation", folder, eval_split)
+        eval_split = None
+    train = splits[data.train_split]
+    evaluation = splits[eval_split] if eval_split else None
+    if data.languages:
+        wanted = {canonical_language(code) for code in data.languages}
+        train = train.filter(lambda row: row["language"] in wanted)
+        evaluation = evaluation.filter(lambda row: row["language"] in wanted) if evaluation is not None else None
+    if data.max_train_clips is not None and len(train) > data.max_train_clips:
+        train = train.shuffle(seed=0).select(range(data.max_train_clips))
+    if evaluation is not None and data.max_eval_clips is not None and len(evaluation) > data.max_eval_clips:
+        evaluation = evaluation.shuffle(seed=0).select(range(data.max_eval_clips))
+    return train, evaluation
+
+
+def _drop_long_clips(dataset, max_frames: int, name: str):
+    lengths = frame_counts(dataset)
+    keep = [i for i, n in enumerate(lengths) if n <= max_frames]
+    if len(keep) < len(dataset):
+        logger.warning("%s: %d clip(s) longer than max_frames=%d left out", name, len(dataset) - len(keep), max_frames)
+        dataset = dataset.select(keep)
+    return dataset
+
+
+def build_model(model_args: ModelArguments, tokenizer, languages: list[str], stats: dict) -> SignLLMForPoseGeneration:
+    """A new model for these languages and statistics (or the saved one, with any missing language added)."""
+    if model_args.model_name_or_path:
+        model = SignLLMForPoseGeneration.from_pretrained(model_args.model_name_or_path)
+        for code in languages:
+            if code not in model.config.languages:
+                model.add_language(code)
+        return model
+    sizes = {name: getattr(model_args, name) for name in ("d_model", "ffn_dim", "encoder_layers", "decoder_layers",
+                                                          "attention_heads") if getattr(model_args, name)}  # fmt: skip
+    options = {"languages": languages, "mode": model_args.mode, "dropout": model_args.dropout,
+               "max_frames": model_args.max_frames, "future_prediction": model_args.future_prediction,
+               "gaussian_noise": model_args.model_gaussian_noise, "decoder_input": model_args.decoder_input,
+               "counter_loss_weight": model_args.counter_loss_weight} | sizes  # fmt: skip
+    if model_args.text_encoder:
+        preset = {k: v for k, v in PRESETS[model_args.preset].items() if k not in sizes}
+        return SignLLMForPoseGeneration.from_text_encoder(model_args.text_encoder, **preset, **options)
+    config = SignLLMConfig.from_preset(model_args.preset, vocab_size=len(tokenizer), **options)
+    if sizes:  # no longer the preset's sizes: the paper-style name says "Custom"
+        config.preset = None
+    config.with_data_statistics(stats)
+    return SignLLMForPoseGeneration(config)
+
+
+class StopAfter(TrainerCallback):
+    """Stop training after ``seconds`` of wall-clock time (time-boxed runs: the quickstart, the ablation).
+
+    With ``progress`` it shows a bar of the time budget (the step count of such runs means nothing in advance)
+    with the step and the latest loss; pass ``disable_tqdm=True`` to the trainer so only this bar is drawn.
+    """
+
+    def __init__(self, seconds: float | None, progress: bool = False):
+        self.seconds, self.progress = seconds, progress
+        self.started, self.bar = None, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
+        if self.progress and self.seconds is not None and state.is_world_process_zero:
+            self.bar = tqdm(total=round(self.seconds), unit="s", desc="training", dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        elapsed = time.perf_counter() - self.started
+        if self.bar is not None:
+            self.bar.update(min(round(elapsed), self.bar.total) - self.bar.n)
+            self.bar.set_postfix(step=state.global_step, refresh=False)
+        if self.seconds is not None and elapsed > self.seconds:
+            control.should_training_stop = True
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.bar is not None and logs and "loss" in logs:
+            self.bar.set_postfix(step=state.global_step, loss=f"{float(logs['loss']):.4f}")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def train(data: DataArguments, model_args: ModelArguments, training_args: SignLLMTrainingArguments,
+          callbacks=None, on_trainer=None) -> dict:  # fmt: skip
+    """Train, evaluate and save; returns the final metrics (also in ``output_dir/metrics.json``).
+
+    ``callbacks`` are added to the trainer's; ``on_trainer`` (optional) is called with the built
+    :class:`SignLLMTrainer` before training starts, for callers that need it (e.g. to evaluate mid-training).
+    """
+    train_set, eval_set = load_splits(data)
+    if len(train_set) == 0:
+        raise ValueError(f"{data.dataset}: the {data.train_split!r} split has no clip for the chosen languages")
+    train_set = _drop_long_clips(train_set, model_args.max_frames, "train")
+    if eval_set is not None:
+        eval_set = _drop_long_clips(eval_set, model_args.max_frames, "eval")
+    if data.tokenizer:
+        tokenizer = AutoTokenizer.from_pretrained(data.tokenizer)
+    elif model_args.text_encoder:
+        tokenizer = AutoTokenizer.from_pretrained(model_args.text_encoder)
+    else:
+        tokenizer = train_text_tokenizer(train_set["text"], vocab_size=data.tokenizer_vocab_size)
+    languages = sorted(set(train_set["language"]))  # not .unique(): it flattens indices, which fails on Array3D
+    stats = compute_pose_stats(train_set) | {"fps": float(train_set[0]["fps"])}
+    model = build_model(model_args, tokenizer, languages, stats)
+    if eval_set is None and training_args.eval_strategy != "no":
+        training_args.eval_strategy = "no"
+    trainer = SignLLMTrainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
+                             processing_class=tokenizer, callbacks=callbacks)  # fmt: skip
+    if on_trainer is not None:
+        on_trainer(trainer)
+    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    metrics = dict(result.metrics)
+    if eval_set is not None:
+        metrics.update(trainer.evaluate())
+    trainer.save_model(training_args.output_dir)
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(training_args.output_dir)
+        metrics["model"] = trainer.model.paper_name()
+        metrics["world_size"] = training_args.world_size
+        path = Path(training_args.output_dir) / "metrics.json"
+        path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> dict:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return train(*parse_arguments(argv))
+
+
+if __name__ == "__main__":
+    main()

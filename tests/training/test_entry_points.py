@@ -1,0 +1,99 @@
+"""signllm train / recipes/train.py, train-back-translator, evaluate: arguments, a tiny end-to-end run, errors."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from signllm_hf.cli import main
+from signllm_hf.evaluation import format_table, load_split
+from signllm_hf.training import DataArguments, load_splits, parse_arguments
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--d_model", "32", "--ffn_dim", "64", "--attention_heads", "2", "--encoder_layers", "1", "--decoder_layers",
+        "1", "--max_frames", "120", "--per_device_train_batch_size", "4", "--max_steps", "6", "--use_cpu", "true",
+        "--report_to", "none", "--disable_tqdm", "true", "--tokenizer_vocab_size", "300", "--eval_max_frames", "30",
+        "--max_eval_clips", "4", "--save_strategy", "no"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus") / "synthetic"
+    sizes = ["--vocab-size", "10", "--train-sentences", "12", "--dev-sentences", "4", "--test-sentences", "4"]
+    assert main(["corpus", "synthetic", str(out), "--languages", "ase,gsg", *sizes, "--quiet"]) == 0
+    return out
+
+
+def test_yaml_config_with_command_line_overrides(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("dataset: somewhere\nmax_steps: 77\nloss_mode: rl\nd_model: 64\nplc: true\n", encoding="utf-8")
+    data, model, training = parse_arguments(["--config", str(config), "--max_steps", "5", "--output_dir", "x"])
+    assert data.dataset == "somewhere" and model.d_model == 64
+    assert training.max_steps == 5 and training.loss_mode == "rl" and training.plc  # the flag wins over the file
+    config.write_text("dataset: d\nlearning_rte: 0.1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['learning_rte'\]"):
+        parse_arguments(["--config", str(config), "--output_dir", "x"])
+    with pytest.raises(ValueError, match="pass --dataset"):
+        parse_arguments(["--output_dir", "x"])
+
+
+def test_shipped_configs_parse():
+    for name in ("base.yaml", "tiny_cpu.yaml"):
+        _, _, training = parse_arguments(["--config", str(ROOT / "recipes" / "configs" / name), "--dataset", "d",
+                                          "--output_dir", "x"])  # fmt: skip
+        assert training.loss_mode in ("mse", "l1", "rl")
+
+
+def test_prompt2sign_folders_need_a_language(tmp_path):
+    folder = ROOT / "tests" / "fixtures" / "phoenix14t_sample"
+    with pytest.raises(ValueError, match="pass --language"):
+        load_splits(DataArguments(dataset=str(folder)))
+    train, dev = load_splits(DataArguments(dataset=str(folder), language="GSL", max_eval_clips=3))
+    assert len(train) == 5 and len(dev) == 3 and set(train["language"]) == {"gsg"}
+
+
+def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
+    args = ["train", "--dataset", str(corpus), "--output_dir", str(tmp_path / "signer"), "--eval_split", "dev",
+            "--eval_strategy", "steps", "--eval_steps", "6", "--loss_mode", "rl", "--plc", "true", *TINY]  # fmt: skip
+    assert main(args) == 0
+    metrics = json.loads((tmp_path / "signer" / "metrics.json").read_text())
+    assert metrics["eval_dtw"] > 0 and metrics["model"].startswith("SignLLM-2x")
+    assert main(["train-back-translator", str(corpus), str(tmp_path / "judge"), "--max-steps", "4", "--d-model", "32",
+                 "--layers", "1", "--quiet"]) == 0  # fmt: skip
+    assert main(["evaluate", str(tmp_path / "signer"), str(corpus), "--split", "test", "--back-translator",
+                 str(tmp_path / "judge"), "--max-clips", "4", "--max-frames", "20", "--out",
+                 str(tmp_path / "scores.json")]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["clips"] == 4 and set(scores["per_language"]) <= {"ase", "gsg"}
+    assert {"bleu1", "bleu4", "rouge_l", "chrf", "wer"} <= set(scores["back_translation"])
+    assert "back_translation_of_references" in scores and "| bleu4 |" in printed
+    assert format_table(scores).splitlines()[0] == "| metric | generated | references |"
+
+
+def test_training_errors_are_one_line(corpus, tmp_path, capsys):
+    assert main(["train", "--dataset", str(tmp_path / "nothing"), "--output_dir", str(tmp_path), *TINY]) == 2
+    assert "no such corpus folder" in capsys.readouterr().err
+    assert main(["train", "--dataset", str(corpus), "--output_dir", str(tmp_path), "--languages", "kvk", *TINY]) == 2
+    assert "no clip for the chosen languages" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "no-model"), str(corpus)]) == 2
+    assert "no model folder there" in capsys.readouterr().err
+    phoenix = ROOT / "tests" / "fixtures" / "phoenix14t_sample"
+    with pytest.raises(ValueError, match="holds .skels files: pass --language"):
+        load_split(str(phoenix), "dev")
+
+
+def test_accelerate_cpu_recipe_runs_two_processes(corpus, tmp_path):
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+               str(ROOT / "recipes" / "accelerate" / "cpu_ddp.yaml"), "--main_process_port", "29543",
+               str(ROOT / "recipes" / "train.py"), "--config", str(ROOT / "recipes" / "configs" / "tiny_cpu.yaml"),
+               "--dataset", str(corpus), "--output_dir", str(tmp_path / "ddp"), "--eval_split", "none",
+               "--logging_steps", "1", *TINY]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["train_runtime"] > 0  # two processes, not silently one
