@@ -6,16 +6,21 @@ Configurations, each trained for the same wall-clock budget from the same start:
     +noise      + future prediction + Gaussian noise (0.1) on the decoder input
     rl          the RL loss, gamma = 0.99 (with gamma = 1 and no PLC it is exactly the MSE loss)
     rl+plc      the RL loss + the Priority Learning Channel (eta = 1, priority = |reward|)
-and the decoder's input (SignLLMConfig.decoder_input): base with only the counter (PT's "just counter"), base and
-rl+plc with nothing but positions.
+and the decoder's input (SignLLMConfig.decoder_input), with the MSE loss:
+    just-counter     the decoder reads only the previous counter (PT's "just counter")
+    position         the decoder reads nothing but positions
+    rl+plc+position  the same with the RL loss + PLC
 
 For each: DTW and DTW-MJE on the dev split every `--eval-every` seconds, the time it needs to reach the baseline's
 final DTW, and back-translation scores of its final model (with a back-translator trained once on the same corpus).
 Prints a Markdown table, writes a JSON of the curves and a PNG plot (matplotlib, if installed).
 
-    python benchmarks/ablation.py --corpus corpora/fingerspelling --languages ase,gsg,tsm --minutes 6
-    python benchmarks/ablation.py --corpus corpora/synthetic --minutes 6 --out benchmarks/results/ablation_synthetic
+    signllm corpus fingerspelling corpora/fs3 --languages ase,gsg,tsm
+    python benchmarks/ablation.py --corpus corpora/fs3 --minutes 8 --out benchmarks/results/ablation_fingerspelling
+    python benchmarks/ablation.py --corpus corpora/synthetic --minutes 8 --out benchmarks/results/ablation_synthetic
 
+The trained models land in sub-folders of --out (not kept in git); the table, ablation.json and ablation.png next
+to them.
 The machine must be otherwise idle: the comparison is in seconds.
 """
 
@@ -45,9 +50,9 @@ CONFIGURATIONS = {
     "+noise": ({"decoder_input": "frame", "future_prediction": 3, "model_gaussian_noise": 0.1}, {"loss_mode": "mse"}),
     "rl": ({"decoder_input": "frame"}, {"loss_mode": "rl", "rl_discount": 0.99}),
     "rl+plc": ({"decoder_input": "frame"}, {"loss_mode": "rl", "rl_discount": 0.99, "plc": True, "plc_eta": 1.0}),
-    "base, counter input": ({"decoder_input": "counter"}, {"loss_mode": "mse"}),
-    "base, position input": ({"decoder_input": "position"}, {"loss_mode": "mse"}),
-    "rl+plc, position input": ({"decoder_input": "position"}, {"loss_mode": "rl", "rl_discount": 0.99, "plc": True}),
+    "just-counter": ({"decoder_input": "counter"}, {"loss_mode": "mse"}),
+    "position": ({"decoder_input": "position"}, {"loss_mode": "mse"}),
+    "rl+plc+position": ({"decoder_input": "position"}, {"loss_mode": "rl", "rl_discount": 0.99, "plc": True}),
 }
 
 
@@ -100,9 +105,11 @@ def run(name: str, model_options: dict, training_options: dict, corpus: str, out
     model = ModelArguments(preset="base", d_model=args.width, ffn_dim=4 * args.width, attention_heads=4,
                            max_frames=args.max_frames, counter_loss_weight=10.0, **model_options)  # fmt: skip
     torch.manual_seed(args.seed)
-    train(data, model, training, callbacks=[curve, StopAfter(args.minutes * 60)],
-          on_trainer=lambda trainer: setattr(curve, "trainer", trainer))  # fmt: skip
-    curve.evaluate(curve.trainer.state.global_step)
+    final = train(data, model, training, callbacks=[curve, StopAfter(args.minutes * 60)],
+                  on_trainer=lambda trainer: setattr(curve, "trainer", trainer))  # fmt: skip
+    curve.points.append({"seconds": round(curve.training_seconds, 1), "step": curve.trainer.state.global_step,
+                         "dtw": final["eval_dtw"], "dtw_mje": final["eval_dtw_mje"],
+                         "length_error": final["eval_length_error"]})  # fmt: skip
     return {"name": name, "points": curve.points, "steps": curve.points[-1]["step"],
             "seconds": curve.points[-1]["seconds"]}  # fmt: skip
 
@@ -112,6 +119,7 @@ def main() -> None:
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--languages", help="comma-separated (default: all of the corpus)")
     parser.add_argument("--minutes", type=float, default=6.0, help="training time of each configuration")
+    parser.add_argument("--judge-minutes", type=float, default=5.0, help="training time of the back-translator")
     parser.add_argument("--eval-every", type=float, default=45.0, help="seconds of training between evaluations")
     parser.add_argument("--eval-clips", type=int, default=32)
     parser.add_argument("--width", type=int, default=128)
@@ -131,7 +139,7 @@ def main() -> None:
     judge = out / "back-translator"
     if not (judge / "config.json").is_file():
         train_back_translator(args.corpus, str(judge), languages=args.languages, max_steps=1_000_000,
-                              seconds=args.minutes * 60, d_model=192, layers=2, max_frames=args.max_frames,
+                              seconds=args.judge_minutes * 60, d_model=192, layers=2, max_frames=args.max_frames,
                               progress=False)  # fmt: skip
     names = args.only.split(",") if args.only else list(CONFIGURATIONS)
     results = []

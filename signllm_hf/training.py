@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, HfArgumentParser, TrainerCallback
+from transformers import AutoTokenizer, HfArgumentParser, TrainerCallback, set_seed
+from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_signllm import DECODER_INPUTS, PRESETS, SignLLMConfig
 from .data.dataset import compute_pose_stats, frame_counts, load_pose_dataset
@@ -199,6 +200,21 @@ class StopAfter(TrainerCallback):
             self.bar = None
 
 
+def _checkpoint_to_resume(training_args: SignLLMTrainingArguments) -> str | None:
+    """``--resume_from_checkpoint``: a checkpoint folder, or ``true`` for the latest one in ``output_dir``."""
+    resume = training_args.resume_from_checkpoint
+    if resume is None or str(resume).lower() in ("false", "no", ""):
+        return None
+    if str(resume).lower() in ("true", "yes", "last"):
+        last = get_last_checkpoint(training_args.output_dir) if Path(training_args.output_dir).is_dir() else None
+        if last is None:
+            raise ValueError(f"--resume_from_checkpoint true: no checkpoint-* folder in {training_args.output_dir}")
+        return last
+    if not Path(resume).is_dir():
+        raise FileNotFoundError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
+    return str(resume)
+
+
 def train(data: DataArguments, model_args: ModelArguments, training_args: SignLLMTrainingArguments,
           callbacks=None, on_trainer=None) -> dict:  # fmt: skip
     """Train, evaluate and save; returns the final metrics (also in ``output_dir/metrics.json``).
@@ -212,7 +228,10 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
     train_set = _drop_long_clips(train_set, model_args.max_frames, "train")
     if eval_set is not None:
         eval_set = _drop_long_clips(eval_set, model_args.max_frames, "eval")
-    if data.tokenizer:
+    resume = _checkpoint_to_resume(training_args)
+    if resume is not None and (Path(resume) / "tokenizer.json").is_file():  # the run's own tokenizer
+        tokenizer = AutoTokenizer.from_pretrained(resume)
+    elif data.tokenizer:
         tokenizer = AutoTokenizer.from_pretrained(data.tokenizer)
     elif model_args.text_encoder:
         tokenizer = AutoTokenizer.from_pretrained(model_args.text_encoder)
@@ -220,6 +239,7 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
         tokenizer = train_text_tokenizer(train_set["text"], vocab_size=data.tokenizer_vocab_size)
     languages = sorted(set(train_set["language"]))  # not .unique(): it flattens indices, which fails on Array3D
     stats = compute_pose_stats(train_set) | {"fps": float(train_set[0]["fps"])}
+    set_seed(training_args.seed)  # the model's initial weights follow --seed, as the Trainer's data order does
     model = build_model(model_args, tokenizer, languages, stats)
     if eval_set is None and training_args.eval_strategy != "no":
         training_args.eval_strategy = "no"
@@ -227,7 +247,7 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
                              processing_class=tokenizer, callbacks=callbacks)  # fmt: skip
     if on_trainer is not None:
         on_trainer(trainer)
-    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    result = trainer.train(resume_from_checkpoint=resume)
     metrics = dict(result.metrics)
     if eval_set is not None:
         metrics.update(trainer.evaluate())

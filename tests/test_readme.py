@@ -1,5 +1,6 @@
 """Run README.md's examples, in order, as a newcomer would from the repository root (in a scratch folder)."""
 
+import json
 import os
 import re
 import shlex
@@ -19,7 +20,8 @@ def readme_blocks() -> list[tuple[str, str]]:
 
 
 def test_readme_examples_run(tmp_path, monkeypatch, capsys):
-    (tmp_path / "tests").symlink_to(ROOT / "tests")  # the README points at tests/fixtures
+    for folder in ("tests", "recipes"):  # the README points at tests/fixtures and recipes/configs
+        (tmp_path / folder).symlink_to(ROOT / folder)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     ran = 0
@@ -36,11 +38,17 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
             assert arguments[0] == "signllm", f"README runs an unexpected command: {command}"
             assert main(arguments[1:]) == 0, f"README command failed: {command}\n{capsys.readouterr().err}"
             ran += 1
-    assert ran >= 13  # 5 Python blocks and 8 commands at the time of writing
+    assert ran >= 16  # 5 Python blocks and 11 commands at the time of writing
     assert (tmp_path / "out" / "hello.gif").is_file() and (tmp_path / "out" / "how2sign" / "dev.skels").is_file()
     assert os.path.isdir(tmp_path / "models" / "tiny-signer")
+    scores = json.loads((tmp_path / "out" / "scores.json").read_text())  # signllm train -> evaluate
+    assert scores["clips"] == 8 and "bleu4" in scores["back_translation"]
 
 
-@pytest.mark.parametrize("section", ["## Install and test", "## The model", "## Convert your own OpenPose output"])
+@pytest.mark.parametrize(
+    "section",
+    ["## Install and test", "## Quickstart", "## The model", "## Training", "## Evaluation",
+     "## Convert your own OpenPose output"],
+)  # fmt: skip
 def test_readme_has_the_sections_a_newcomer_needs(section):
     assert section in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -97,3 +97,25 @@ def test_accelerate_cpu_recipe_runs_two_processes(corpus, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["train_runtime"] > 0  # two processes, not silently one
+
+
+def test_resume_from_the_command_line(corpus, tmp_path, capsys):
+    """`--resume_from_checkpoint true` continues the latest checkpoint and ends where one uninterrupted run ends."""
+    from safetensors.torch import load_file
+
+    def command(out):
+        return ["train", "--dataset", str(corpus), "--output_dir", str(out), "--eval_split", "none", *TINY,
+                "--save_strategy", "steps", "--save_steps", "3", "--lr_scheduler_type", "constant"]  # fmt: skip
+
+    assert main([*command(tmp_path / "a"), "--resume_from_checkpoint", "true"]) == 2
+    assert "no checkpoint-* folder" in capsys.readouterr().err
+    assert main([*command(tmp_path / "a"), "--max_steps", "3"]) == 0  # interrupted at step 3
+    assert main([*command(tmp_path / "a"), "--resume_from_checkpoint", "true"]) == 0  # steps 4-6
+    assert main(command(tmp_path / "b")) == 0  # steps 1-6 in one go
+    resumed, uninterrupted = (
+        load_file(tmp_path / "a" / "model.safetensors"),
+        load_file(tmp_path / "b" / "model.safetensors"),
+    )
+    assert resumed.keys() == uninterrupted.keys()
+    for name, value in uninterrupted.items():
+        assert (resumed[name] - value).abs().max() < 1e-6, name
