@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from signllm_hf.back_translation import train_back_translator  # noqa: E402
 from signllm_hf.evaluation import evaluate_model  # noqa: E402
-from signllm_hf.training import DataArguments, ModelArguments, StopAfter, train  # noqa: E402
+from signllm_hf.training import DataArguments, ModelArguments, train  # noqa: E402
 from signllm_hf.training_args import SignLLMTrainingArguments  # noqa: E402
 
 # (model options, training options). The paper's rows use Progressive Transformers' default decoder input (the
@@ -57,24 +57,38 @@ CONFIGURATIONS = {
 
 
 class DTWCurve(TrainerCallback):
-    """Evaluate (generation + DTW) every ``every`` seconds of training; the evaluation time is not counted."""
+    """Evaluate (generation + DTW) every ``every`` seconds of training and stop after ``budget`` seconds of it.
 
-    def __init__(self, every: float):
-        self.every, self.trainer, self.points = every, None, []
-        self.training_seconds, self.last, self.next_at = 0.0, None, every
+    Training time is wall-clock time since training began (data loading, steps, logging) minus the time spent in
+    these evaluations, so every configuration trains for the same time whatever its generation speed.
+    """
 
-    def on_step_begin(self, args, state, control, **kwargs):
-        self.last = time.perf_counter()
+    def __init__(self, every: float, budget: float):
+        self.every, self.budget, self.trainer, self.points = every, budget, None, []
+        self.started, self.evaluating, self.next_at = None, 0.0, every
+
+    @property
+    def training_seconds(self) -> float:
+        return time.perf_counter() - self.started - self.evaluating
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.training_seconds += time.perf_counter() - self.last
         if self.training_seconds >= self.next_at:
             self.next_at += self.every
-            self.evaluate(state.global_step)
+            seconds, started = self.training_seconds, time.perf_counter()
+            self.evaluate(state.global_step, seconds)
+            self.evaluating += time.perf_counter() - started
+        if self.training_seconds >= self.budget:
+            control.should_training_stop = True
 
-    def evaluate(self, step: int) -> None:
+    def on_train_end(self, args, state, control, **kwargs):
+        self.trained_seconds = self.training_seconds  # before the final evaluation and saving
+
+    def evaluate(self, step: int, seconds: float) -> None:
         metrics = self.trainer.evaluate()
-        self.points.append({"seconds": round(self.training_seconds, 1), "step": step, "dtw": metrics["eval_dtw"],
+        self.points.append({"seconds": round(seconds, 1), "step": step, "dtw": metrics["eval_dtw"],
                             "dtw_mje": metrics["eval_dtw_mje"],
                             "length_error": metrics["eval_length_error"]})  # fmt: skip
 
@@ -93,7 +107,7 @@ def time_to_reach(points: list[dict], target: float) -> float | None:
 
 
 def run(name: str, model_options: dict, training_options: dict, corpus: str, out: Path, args) -> dict:
-    curve = DTWCurve(args.eval_every)
+    curve = DTWCurve(args.eval_every, args.minutes * 60)
     training = SignLLMTrainingArguments(
         output_dir=str(out / name), max_steps=1_000_000, per_device_train_batch_size=args.batch_size,
         learning_rate=args.learning_rate, warmup_steps=50, lr_scheduler_type="constant_with_warmup",
@@ -104,10 +118,9 @@ def run(name: str, model_options: dict, training_options: dict, corpus: str, out
                          tokenizer_vocab_size=args.vocab)  # fmt: skip
     model = ModelArguments(preset="base", d_model=args.width, ffn_dim=4 * args.width, attention_heads=4,
                            max_frames=args.max_frames, counter_loss_weight=10.0, **model_options)  # fmt: skip
-    torch.manual_seed(args.seed)
-    final = train(data, model, training, callbacks=[curve, StopAfter(args.minutes * 60)],
+    final = train(data, model, training, callbacks=[curve],
                   on_trainer=lambda trainer: setattr(curve, "trainer", trainer))  # fmt: skip
-    curve.points.append({"seconds": round(curve.training_seconds, 1), "step": curve.trainer.state.global_step,
+    curve.points.append({"seconds": round(curve.trained_seconds, 1), "step": curve.trainer.state.global_step,
                          "dtw": final["eval_dtw"], "dtw_mje": final["eval_dtw_mje"],
                          "length_error": final["eval_length_error"]})  # fmt: skip
     return {"name": name, "points": curve.points, "steps": curve.points[-1]["step"],
@@ -134,7 +147,6 @@ def main() -> None:
     args.languages = [c for c in args.languages.split(",") if c] if args.languages else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(torch.get_num_threads())
 
     judge = out / "back-translator"
     if not (judge / "config.json").is_file():
