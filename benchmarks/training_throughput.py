@@ -2,9 +2,9 @@
 
 The plain loop is the compute bound: the batches are collated and held in memory beforehand, and each step is only
 forward + backward + gradient clipping + AdamW. The Trainer runs the same number of steps over the same kind of
-batches (the same corpus, batch size and language-homogeneous sampling) with everything it does on top: the data
-loader and collator, the loss mode, PLC's sampling and priority updates, logging. Frames are the real (unpadded) pose
-frames of the batches, counted in both.
+batches (the same corpus, batch size and language-homogeneous sampling) with everything it does on top, all of it
+timed (from one step's end to the next): the data loader and collator, the loss mode, PLC's sampling and priority
+updates, logging. Frames are the real (unpadded) pose frames of the batches, counted in both.
 
     python benchmarks/training_throughput.py                       # Base, fingerspelling (3 languages), 2 threads
     python benchmarks/training_throughput.py --corpus corpora/synthetic --steps 40 --batch-size 32
@@ -38,25 +38,25 @@ MODES = {
 
 
 class FrameCounter(TrainerCallback):
-    """Times the steps after the warm-up ones; the trainer below adds the frames each step trained on."""
+    """Wall-clock time from one step's end to the next (loading and collating the batch, the step, logging), after
+    ``warmup`` steps; the trainer below reports the frames each step trained on."""
 
     def __init__(self, warmup: int):
-        self.warmup, self.frames, self.seconds, self.started = warmup, 0, 0.0, None
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        self.started = time.perf_counter() if state.global_step >= self.warmup else None
+        self.warmup, self.frames, self.seconds, self.pending, self.last_end = warmup, 0, 0.0, 0, None
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.started is not None:
-            self.seconds += time.perf_counter() - self.started
+        now = time.perf_counter()
+        if state.global_step > self.warmup:
+            self.seconds += now - self.last_end
+            self.frames += self.pending
+        self.pending, self.last_end = 0, now
 
 
 class CountingTrainer(SignLLMTrainer):
     counter: FrameCounter
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.counter.started is not None:
-            self.counter.frames += int(inputs["frame_mask"].sum())
+        self.counter.pending += int(inputs["frame_mask"].sum())
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 

@@ -110,6 +110,8 @@ def run_generate(args: argparse.Namespace) -> int:
     options = {"language": args.language, "pose_path": args.out, "gif_path": args.gif, "max_frames": args.max_frames}
     result = signer(args.text, **{k: v for k, v in options.items() if v is not None})
     frames = len(result["pose"])
+    if "langgloss" in result:  # a Prompt2LangGloss model: what its prompt stage wrote
+        print(f"LangGloss: {result['langgloss']}")
     print(f"{result['language']}: {frames} frames ({frames / result['fps']:.2f} s at {result['fps']:g} fps)")
     for key in ("pose_path", "gif_path"):
         if key in result:
@@ -122,7 +124,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     result = evaluate_model(args.model_dir, args.dataset, split=args.split, back_translator=args.back_translator,
                             language=args.language, max_clips=args.max_clips, batch_size=args.batch_size,
-                            max_frames=args.max_frames, output=args.out)  # fmt: skip
+                            max_frames=args.max_frames, output=args.out, prompts=args.prompts)  # fmt: skip
     print(format_table(result))
     if args.out:
         print(f"wrote {args.out}")
@@ -290,6 +292,9 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--max-frames", type=int, help="generation cap (default: the model's)")
     evaluate.add_argument("--out", help="write the scores here as JSON")
+    evaluate.add_argument(
+        "--prompts", action="store_true", help="Prompt2LangGloss: sign each text wrapped in a held-out prompt template"
+    )
     evaluate.set_defaults(func=run_evaluate)
 
     quick = commands.add_parser("quickstart", help="corpus -> trained signer -> GIF -> scores, in ~10 CPU minutes")
@@ -297,15 +302,15 @@ def make_parser() -> argparse.ArgumentParser:
     quick.add_argument("--word", default="hello", help="the word to sign at the end")
     quick.add_argument("--language", default="ase", help="its sign language")
     quick.add_argument("--languages", default="ase,gsg,tsm", help="languages to train (fingerspelling lexicon)")
-    quick.add_argument("--minutes", type=float, default=10.0, help="time budget of the two trainings")
+    quick.add_argument("--minutes", type=float, default=10.0, help="time budget of the run (82%% of it trains)")
     quick.add_argument("--eval-clips", type=int, default=60, help="dev clips to evaluate on")
     quick.add_argument("--quiet", action="store_true")
     quick.set_defaults(func=run_quickstart)
 
     generate = commands.add_parser("generate", help="text -> pose with a trained model (.pose and/or GIF/MP4)")
     generate.add_argument("model_dir", help="a saved SignLLM model folder (config.json, weights, tokenizer)")
-    generate.add_argument("text", help="the text to sign")
-    generate.add_argument("--language", help="sign language (optional when the model has one)")
+    generate.add_argument("text", help="the text to sign (or, for a Prompt2LangGloss model, a prompt)")
+    generate.add_argument("--language", help="sign language (optional when the model has one or the prompt names it)")
     generate.add_argument("--out", help="write the pose here (.pose)")
     generate.add_argument("--gif", help="write an animation here (.gif or .mp4)")
     generate.add_argument("--max-frames", type=int, help="cap on generated frames (default: the model's)")
@@ -341,10 +346,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["train"]:  # the training entry point has its own (HfArgumentParser) options
         from .training import main as train_main  # noqa: PLC0415
 
+        traceback = "--traceback" in argv
         try:
-            train_main(argv[1:])
-        except USER_ERRORS as error:
-            print(f"signllm: error: {error}", file=sys.stderr)
+            train_main([argument for argument in argv[1:] if argument != "--traceback"])
+        except (ValueError, FileNotFoundError, FileExistsError, ImportError) as error:  # not a KeyError from inside
+            if traceback:
+                raise
+            print(f"signllm: error: {error} (--traceback shows where)", file=sys.stderr)
             return 2
         return 0
     parser = make_parser()

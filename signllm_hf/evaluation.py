@@ -50,8 +50,10 @@ def load_split(dataset: str, split: str, language: str | None = None):
     return read_prompt2sign(folder, split, language=language)
 
 
-def generate_split(model, tokenizer, rows, batch_size: int = 16, max_frames: int | None = None):
-    """Generated poses, lengths and counters for every row (batched per language, in row order)."""
+def generate_split(model, tokenizer, rows, batch_size: int = 16, max_frames: int | None = None, texts=None):
+    """Generated poses and counters for every row (batched per language, in row order), from each row's text or
+    from ``texts`` (one per row: e.g. the LangGloss a Prompt2LangGloss model's prompt stage wrote)."""
+    texts = [row["text"] for row in rows] if texts is None else list(texts)
     poses, counters = [None] * len(rows), [None] * len(rows)
     by_language: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
@@ -59,7 +61,7 @@ def generate_split(model, tokenizer, rows, batch_size: int = 16, max_frames: int
     for language, indices in by_language.items():
         for start in range(0, len(indices), batch_size):
             chunk = indices[start : start + batch_size]
-            encoded = tokenizer([rows[i]["text"] for i in chunk], padding=True, truncation=True,
+            encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
                                 max_length=model.config.max_text_length, return_tensors="pt")  # fmt: skip
             device = next(model.parameters()).device
             out = model.generate(encoded["input_ids"].to(device), encoded["attention_mask"].to(device),
@@ -81,8 +83,14 @@ def evaluate_model(
     batch_size: int = 16,
     max_frames: int | None = None,
     output: str | None = None,
+    prompts: bool = False,
 ) -> dict:
-    """Scores of ``model_dir`` on ``dataset``'s ``split``; written to ``output`` as JSON when given."""
+    """Scores of ``model_dir`` on ``dataset``'s ``split``; written to ``output`` as JSON when given.
+
+    A Prompt2LangGloss model is scored end to end: its prompt stage writes the LangGloss of each clip's text (with
+    ``prompts``, of the text wrapped in a held-out prompt template), its pose model signs that. The result then adds
+    ``langgloss``: the prompt stage's scores (the paper's Table 8, see ``langgloss_evaluation``).
+    """
     for folder, what in ((model_dir, "model"), (back_translator, "back-translator")):
         if folder is not None and not (Path(folder) / "config.json").is_file():
             raise FileNotFoundError(
@@ -100,13 +108,25 @@ def evaluate_model(
     if max_clips is not None:
         kept = kept[:max_clips]
     rows = [data[i] for i in kept]
+    inputs, langgloss_result = None, None
+    if model.config.mode == "prompt2langgloss":
+        from .prompt2langgloss import PromptToLangGloss, langgloss_evaluation  # noqa: PLC0415
+
+        stage = PromptToLangGloss.from_pretrained(model_dir)
+        text_rows = [{key: row[key] for key in ("id", "language", "text", "gloss") if key in row} for row in rows]
+        langgloss_result = langgloss_evaluation(stage, text_rows)
+        examples = langgloss_result["examples"]
+        key = "from_prompt" if prompts else "from_text"
+        inputs = [example[key] for example in langgloss_result.pop("all")]
+        langgloss_result["examples"] = examples
     with torch.no_grad():
-        poses, counters = generate_split(model, tokenizer, rows, batch_size, max_frames)
+        poses, counters = generate_split(model, tokenizer, rows, batch_size, max_frames, texts=inputs)
     references = [np.asarray(row["pose"]) for row in rows]
     result = {"model": str(model_dir), "paper_name": model.paper_name(), "dataset": str(dataset), "split": split,
               "clips": len(rows)} | dtw_scores(references, poses, counters)  # fmt: skip
-    lengths = np.array([len(p) for p in poses]), np.array([len(r) for r in references])
-    result["length_error"] = float(np.mean(np.abs(lengths[0] - lengths[1]) / lengths[1]))
+    if langgloss_result is not None:
+        result["input"] = "prompts (held-out templates)" if prompts else "text"
+        result["langgloss"] = langgloss_result
     result["per_language"] = {}
     for code in sorted({row["language"] for row in rows}):
         chosen = [i for i, row in enumerate(rows) if row["language"] == code]
@@ -116,6 +136,11 @@ def evaluate_model(
         judge = SignLLMBackTranslator.from_pretrained(back_translator).eval()
         judge_tokenizer = AutoTokenizer.from_pretrained(back_translator)
         texts = [row["text"] for row in rows]
+        limit = judge.config.max_frames
+        longer = sum(len(pose) > limit for pose in [*poses, *references])
+        if longer:  # the judge reads at most `limit` frames: it sees the start of longer clips
+            logger.warning("%d clip(s) longer than the back-translator's max_frames=%d are cut to it", longer, limit)
+            poses, references = [pose[:limit] for pose in poses], [pose[:limit] for pose in references]
         translated = judge.translate(poses, judge_tokenizer)
         result["back_translation"] = text_scores(translated, texts)
         result["back_translation_of_references"] = text_scores(judge.translate(references, judge_tokenizer), texts)
@@ -140,6 +165,11 @@ def format_table(result: dict) -> str:
         if "back_translation" in result:
             reference = f" {result['back_translation_of_references'][name]:.2f} |" if with_references else ""
             lines.append(f"| {name} | {result['back_translation'][name]:.2f} |{reference}")
+    if "langgloss" in result:  # a Prompt2LangGloss model's prompt stage (the paper's Table 8)
+        overall = result["langgloss"]["overall"]
+        for name in ("exact_text", "exact_prompt", "bleu4_text", "bleu4_prompt", "bleu4_prompt_vs_text",
+                     "rouge_l_prompt_vs_text"):  # fmt: skip
+            lines.append(f"| langgloss {name} | {overall[name]:.2f} |" + (" |" if with_references else ""))
     for code, scores in result.get("per_language", {}).items():
         lines.append(
             f"| dtw ({code}, {scores['clips']} clips) | {scores['dtw']:.4f} |" + (" |" if with_references else "")

@@ -300,6 +300,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         config = self.config
         names = config.languages if config.mode == "mlsf" else [SHARED_GROUP]
         self.groups = nn.ModuleDict({name: SignLLMGroup(config) for name in names})
+        # Noise std for the decoder inputs in training when set (the trainer's noise schedule), else the config's.
+        self.training_noise: float | None = None
         self.post_init()
 
     def statistics(self, device=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -535,8 +537,9 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         """Teacher forcing: the previous target frame for every step, a zero frame (counter 0) first, cut to what
         ``decoder_input`` reads. Gaussian noise is added to the pose values in training."""
         previous = torch.cat([torch.zeros_like(targets[:, :1]), targets[:, :-1]], dim=1)  # (B, T, C)
-        if self.training and self.config.gaussian_noise > 0:
-            noise = torch.randn_like(previous[..., : self.config.pose_dim]) * self.config.gaussian_noise
+        std = self.config.gaussian_noise if self.training_noise is None else self.training_noise
+        if self.training and std > 0:
+            noise = torch.randn_like(previous[..., : self.config.pose_dim]) * std
             previous = torch.cat(
                 [previous[..., : self.config.pose_dim] + noise, previous[..., self.config.pose_dim :]], -1
             )

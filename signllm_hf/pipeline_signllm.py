@@ -7,6 +7,13 @@ Example:
     >>> result = signer("the sky is blue", language="ASL", gif_path="sky.gif")  # doctest: +SKIP
     >>> result["pose"].shape, result["fps"]  # doctest: +SKIP
     ((87, 50, 3), 25.0)
+
+On a Prompt2LangGloss checkpoint (``mode="prompt2langgloss"``, with its prompt stage in ``prompt_to_langgloss/``) the
+input may be a prompt that names the language, and each result also holds the ``langgloss`` the prompt stage wrote:
+
+    >>> signer = pipeline("text-to-pose", model="path/to/prompt2langgloss-model")  # doctest: +SKIP
+    >>> signer("How do I sign 'the sky is blue' in DGS?")["langgloss"]  # doctest: +SKIP
+    '<GSL_sky> <GSL_blue>'
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ class TextToPosePipeline(Pipeline):
     ``{"text": ..., "language": ...}``. Each result is a dict with ``pose`` (np.ndarray (T, 50, 3), in the data's
     coordinates), ``fps``, ``language``, ``text``, ``counter`` (T,) and the written paths. Text longer than the
     model's ``max_text_length`` tokens is truncated, with a warning.
+
+    Prompt2LangGloss models first turn each input (a prompt or a plain text) into LangGloss with their prompt stage:
+    the language is ``language`` when given, else the one the prompt names (a prompt that names none is an error);
+    results add ``langgloss``. An input in which the prompt stage finds nothing to sign is an error.
     """
 
     _load_tokenizer = True
@@ -52,6 +63,11 @@ class TextToPosePipeline(Pipeline):
             raise ValueError(
                 f"the text-to-pose pipeline needs a SignLLM model, got a {self.model.config.model_type!r} model"
             )
+        self.prompt_stage = None
+        if self.model.config.mode == "prompt2langgloss":
+            from .prompt2langgloss import PromptToLangGloss  # noqa: PLC0415
+
+            self.prompt_stage = PromptToLangGloss.from_pretrained(self.model.name_or_path, device=self.device)
 
     def __call__(self, inputs, pose_path=None, gif_path=None, **kwargs):
         # Files are written after the pipeline has unbatched its outputs, one result at a time.
@@ -74,6 +90,21 @@ class TextToPosePipeline(Pipeline):
             text, language = text.get("text"), text.get("language", language)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"the text to sign must be a non-empty string, got {text!r}")
+        langgloss = None
+        if self.prompt_stage is not None:
+            from .prompt2langgloss import prompt_language  # noqa: PLC0415
+
+            code = self.model.resolve_language(prompt_language(text, language))
+            langgloss = self.prompt_stage([text], [code])[0]
+            if not langgloss:
+                raise ValueError(
+                    f"found nothing to sign in {text[:80]!r}: put the sentence in quotes, e.g. "
+                    f"\"How do I sign 'the sky is blue' in ASL?\", or pass the plain sentence with language="
+                )
+            encoded = self.tokenizer(langgloss, truncation=True, max_length=self.model.config.max_text_length,
+                                     return_tensors="pt")  # fmt: skip
+            return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], "language": code,
+                    "text": text, "langgloss": langgloss}  # fmt: skip
         if language is None:
             if len(self.model.config.languages) > 1:
                 raise ValueError(f"pass `language=`: this model signs {self.model.config.languages}")
@@ -98,13 +129,16 @@ class TextToPosePipeline(Pipeline):
             "counters": generated.counters,
             "language": languages if isinstance(languages, list) else [languages] * batch,
             "text": inputs["text"] if isinstance(inputs["text"], list) else [inputs["text"]] * batch,
+            "langgloss": inputs.get("langgloss"),
         }
 
     def postprocess(self, outputs):
         length = int(outputs["lengths"].reshape(-1)[0])
         language = outputs["language"][0] if isinstance(outputs["language"], list) else outputs["language"]
         text = outputs["text"][0] if isinstance(outputs["text"], list) else outputs["text"]
-        return {
+        langgloss = outputs.get("langgloss")
+        extra = {} if langgloss is None else {"langgloss": langgloss[0] if isinstance(langgloss, list) else langgloss}
+        return extra | {
             "pose": outputs["poses"].reshape(-1, *outputs["poses"].shape[-3:])[0, :length].numpy().astype(np.float32),
             "counter": outputs["counters"].reshape(-1, outputs["counters"].shape[-1])[0, :length].numpy(),
             "fps": float(self.model.config.fps),

@@ -12,7 +12,10 @@ epoch redraws exactly the same batches.
 
 With ``language_batches`` every batch holds one language (MLSF trains one group per step): a batch's language is
 drawn in proportion to its clips' total probability, then the batch within it, which keeps each clip's probability.
-Without priorities (``uniform=True``) it is a shuffled pass over the data, one language per batch.
+Without priorities (``uniform=True``) it is a shuffled pass over the data, one language per batch. With several
+processes, ``language_rounds`` = their number makes consecutive batches share a language in runs of that length;
+Accelerate deals batch k of a run to process k, so all processes train the same language's group in every step (DDP
+then averages gradients of one group, and FSDP's collectives meet on the same layers).
 
 Example:
     >>> from signllm_hf.plc import PriorityLearningChannelSampler
@@ -31,6 +34,7 @@ import torch
 from torch.utils.data import Sampler
 
 EPS = 1e-3
+PRIORITIES = ("error", "rank", "reward")
 
 
 class PriorityLearningChannelSampler(Sampler[int]):
@@ -44,6 +48,8 @@ class PriorityLearningChannelSampler(Sampler[int]):
         batches_per_epoch: length of a sampler epoch in batches (priorities reshape the draw at each epoch).
         seed: the stream is a function of (seed, epoch, priorities).
         language_batches: one language per batch.
+        language_rounds: with ``language_batches``, runs of this many consecutive batches share a language (the
+            number of processes; ``batches_per_epoch`` is rounded up to a multiple of it).
         uniform: ignore priorities: a shuffled pass over the data (the sampler without PLC).
     """
 
@@ -56,8 +62,13 @@ class PriorityLearningChannelSampler(Sampler[int]):
         batches_per_epoch: int | None = None,
         seed: int = 0,
         language_batches: bool = True,
+        language_rounds: int = 1,
         uniform: bool = False,
     ):
+        if priority not in PRIORITIES:
+            raise ValueError(f"`priority` must be one of {PRIORITIES}, got {priority!r}")
+        if language_rounds < 1:
+            raise ValueError(f"`language_rounds` must be >= 1, got {language_rounds}")
         if eta <= 0:
             raise ValueError(f"`eta` must be > 0, got {eta}")
         if batch_size <= 0:
@@ -72,9 +83,11 @@ class PriorityLearningChannelSampler(Sampler[int]):
         self.priority = priority
         self.seed = seed
         self.language_batches = language_batches
+        self.rounds = language_rounds if language_batches else 1
         self.uniform = uniform
         default_batches = sum(-(-len(m) // batch_size) for m in self.members.values()) if language_batches else None
-        self.batches_per_epoch = batches_per_epoch or default_batches or -(-len(self.languages) // batch_size)
+        batches = batches_per_epoch or default_batches or -(-len(self.languages) // batch_size)
+        self.batches_per_epoch = -(-batches // self.rounds) * self.rounds
         self.rewards = np.full(len(self.languages), np.nan)  # last observed per-clip reward (NaN: not seen yet)
         self.epoch = 0
         self.drawn_epoch: int | None = None
@@ -97,8 +110,6 @@ class PriorityLearningChannelSampler(Sampler[int]):
             values[order] = 1.0 / np.arange(1, len(errors) + 1)
         elif self.priority == "reward":
             values = np.exp(self.rewards[seen])
-        else:
-            raise ValueError(f"unknown priority {self.priority!r}")
         priorities = np.full(len(self.rewards), values.max())
         priorities[seen] = values
         return priorities
@@ -149,27 +160,29 @@ class PriorityLearningChannelSampler(Sampler[int]):
             )
             return list(drawn.numpy().reshape(-1, self.batch_size))
         language_mass = torch.stack([probabilities[self.members[c]].sum() for c in self.codes])
-        chosen = torch.multinomial(language_mass, self.batches_per_epoch, True, generator=generator)
+        chosen = torch.multinomial(language_mass, self.batches_per_epoch // self.rounds, True, generator=generator)
         batches = []
-        for code_index in chosen.tolist():
+        for code_index in chosen.tolist():  # a run of `rounds` batches per drawn language
             members = self.members[self.codes[code_index]]
-            within = torch.multinomial(probabilities[members], self.batch_size, True, generator=generator)
-            batches.append(members[within.numpy()])
+            for _ in range(self.rounds):
+                within = torch.multinomial(probabilities[members], self.batch_size, True, generator=generator)
+                batches.append(members[within.numpy()])
         return batches
 
     def _uniform_batches(self, generator: torch.Generator) -> list[np.ndarray]:
-        # A shuffled pass: each language's clips permuted and cut into batches (the last one topped up from the
-        # start of the same permutation), then the batches shuffled; repeated when the epoch asks for more.
+        # A shuffled pass: each language's clips permuted and cut into runs of `rounds` batches (the last one topped
+        # up from the start of the same permutation), then the runs shuffled; repeated when the epoch asks for more.
         batches: list[np.ndarray] = []
+        run = self.batch_size * self.rounds
         while len(batches) < self.batches_per_epoch:
             groups = self.members.values() if self.language_batches else [np.arange(len(self.languages))]
-            round_batches = []
+            runs = []
             for members in groups:
                 order = members[torch.randperm(len(members), generator=generator).numpy()]
-                padded = np.resize(order, -(-len(order) // self.batch_size) * self.batch_size)
-                round_batches.extend(padded.reshape(-1, self.batch_size))
-            permutation = torch.randperm(len(round_batches), generator=generator).tolist()
-            batches.extend(round_batches[i] for i in permutation)
+                padded = np.resize(order, -(-len(order) // run) * run)
+                runs.extend(padded.reshape(-1, self.rounds, self.batch_size))
+            permutation = torch.randperm(len(runs), generator=generator).tolist()
+            batches.extend(batch for i in permutation for batch in runs[i])
         return batches
 
     # -- checkpoints ---------------------------------------------------------------------------------------------
@@ -188,3 +201,6 @@ class PriorityLearningChannelSampler(Sampler[int]):
         self.rewards = rewards
         if state.get("drawn_epoch") is not None:
             self._restored = (int(state["drawn_epoch"]), np.asarray(state["drawn_priorities"], dtype=np.float64))
+            # Resuming mid-epoch with several processes, the Trainer's set_epoch does not reach this sampler (it
+            # sits under accelerate's batch skipping): start from the epoch the checkpoint was in.
+            self.epoch = int(state["drawn_epoch"])

@@ -40,9 +40,9 @@ def run_quickstart(
 ) -> dict:
     """Run the five steps; returns the evaluation (also in ``workdir/evaluation.json``).
 
-    ``minutes`` is the time budget of the two trainings together (82% of it; the rest is for the corpus, the
-    signing and the evaluation). Steps whose output is already in ``workdir`` are skipped, so an interrupted run
-    continues where it stopped.
+    ``minutes`` is the time budget of the whole run: the back-translator trains for 22% of it and the signer for
+    60%; building the corpus, signing and evaluating take the rest. Steps whose output is already in ``workdir`` are
+    skipped, so an interrupted run continues where it stopped.
     """
     if minutes <= 0:
         raise ValueError(f"--minutes must be > 0, got {minutes}")

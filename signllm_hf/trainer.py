@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -34,10 +34,11 @@ from transformers.trainer_utils import EvalLoopOutput, get_last_checkpoint
 from .configuration_signllm import SignLLMConfig
 from .data.collator import SignLLMDataCollator
 from .data.dataset import check_pose_columns
-from .metrics.dtw import dtw_mje, pt_dtw, with_counter
+from .metrics.dtw import clip_scores
 from .plc import PriorityLearningChannelSampler
 from .training_args import SignLLMTrainingArguments
 
+logger = logging.getLogger(__name__)
 PLC_STATE = "plc_state.npz"
 # Config fields a checkpoint must share with the model it resumes into.
 ARCHITECTURE_FIELDS = (*SignLLMConfig.architecture_fields, "mode", "languages")
@@ -67,7 +68,8 @@ def _with_sample_index(dataset):
     # The PLC sampler's updates need each row's index. Adding a column to a selected/shuffled dataset flattens its
     # indices, which `datasets` cannot do on numpy-formatted Array3D columns: do it unformatted, then format again.
     indexed = dataset.with_format(None).add_column("sample_index", list(range(len(dataset))))
-    return indexed.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
+    arrays = [name for name in ("pose", "confidence") if name in indexed.column_names]
+    return indexed.with_format("numpy", columns=arrays, output_all_columns=True)
 
 
 class SignLLMTrainer(Trainer):
@@ -80,24 +82,37 @@ class SignLLMTrainer(Trainer):
 
     def __init__(self, model=None, args=None, data_collator=None, train_dataset=None, eval_dataset=None,
                  processing_class=None, **kwargs):  # fmt: skip
-        if args is not None and not isinstance(args, SignLLMTrainingArguments):
+        if args is None:
+            args = SignLLMTrainingArguments(output_dir="trainer_output")
+        if not isinstance(args, SignLLMTrainingArguments):
             raise TypeError("SignLLMTrainer needs SignLLMTrainingArguments (it adds the loss mode and PLC)")
-        if data_collator is None and processing_class is not None and model is not None:
+        if model is None:
+            raise ValueError("SignLLMTrainer needs a model (a SignLLMForPoseGeneration)")
+        if kwargs.get("compute_metrics") is not None:
+            raise ValueError(
+                "SignLLMTrainer evaluates by generating poses (DTW, DTW-MJE, length error); compute_metrics is not "
+                "supported: score generated poses with signllm_hf.evaluation.evaluate_model instead"
+            )
+        if data_collator is None:
+            if processing_class is None:
+                raise ValueError("pass processing_class=<the text tokenizer> (or a data_collator) to SignLLMTrainer")
             data_collator = SignLLMDataCollator(
                 tokenizer=processing_class, max_text_length=model.config.max_text_length
             )
-        for name, dataset in (("train", train_dataset), ("eval", eval_dataset)):
-            if dataset is not None and not isinstance(dataset, dict):
+        evaluation_sets = eval_dataset.items() if isinstance(eval_dataset, dict) else [("eval", eval_dataset)]
+        for name, dataset in [("train", train_dataset), *evaluation_sets]:
+            if dataset is not None:
                 self._check_dataset(dataset, name, model)
         if train_dataset is not None and "sample_index" not in train_dataset.column_names:
             train_dataset = _with_sample_index(train_dataset)
         super().__init__(model=model, args=args, data_collator=data_collator, train_dataset=train_dataset,
                          eval_dataset=eval_dataset, processing_class=processing_class, **kwargs)  # fmt: skip
+        if self.args.eval_generate and self.is_fsdp_enabled:  # generate() would read sharded weights, rank by rank
+            logger.warning("FSDP: evaluation by generation is off; score the saved model with `signllm evaluate`")
+            self.args.eval_generate = False
         self.plc_sampler: PriorityLearningChannelSampler | None = None
         self._resume_from: str | None = None
-        self._base_noise = (
-            self.model.config.gaussian_noise if self.args.gaussian_noise is None else self.args.gaussian_noise
-        )
+        self._base_noise = self.args.gaussian_noise  # None: the model config's own noise, as it is
 
     # -- checks --------------------------------------------------------------------------------------------------
 
@@ -106,22 +121,26 @@ class SignLLMTrainer(Trainer):
         check_pose_columns(dataset, needed=("language", "text", "pose"))
         if len(dataset) == 0:
             raise ValueError(f"the {name} dataset is empty; give it some clips")
-        if model is not None:
-            missing = sorted(set(dataset["language"]) - set(model.config.languages))
-            if missing:
-                raise ValueError(
-                    f"the {name} dataset has language(s) {missing} that the model lacks (it has "
-                    f"{model.config.languages}); add them with model.add_language(...) or filter the dataset"
-                )
+        missing = sorted(set(dataset["language"]) - set(model.config.languages))
+        if missing:
+            raise ValueError(
+                f"the {name} dataset has language(s) {missing} that the model lacks (it has "
+                f"{model.config.languages}); add them with model.add_language(...) or filter the dataset"
+            )
 
     def _check_checkpoint(self, checkpoint: str) -> None:
         path = Path(checkpoint) / "config.json"
         if not path.is_file():
             return
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved = SignLLMConfig.from_json_file(str(path)).to_dict()  # read as a config: old field names are mapped
         current = self.accelerator.unwrap_model(self.model).config.to_dict()
         differences = [f"{k}: checkpoint {saved.get(k)!r}, model {current.get(k)!r}"
                        for k in ARCHITECTURE_FIELDS if saved.get(k) != current.get(k)]  # fmt: skip
+        for k in ("pose_mean", "pose_std"):  # the data statistics the weights were learned in
+            if (saved.get(k) is None) != (current.get(k) is None) or (
+                saved.get(k) is not None and not np.allclose(saved[k], current[k], rtol=1e-5, atol=1e-6)
+            ):
+                differences.append(f"{k}: the checkpoint was trained on data with other statistics")
         if differences:
             raise ValueError(f"{checkpoint} was trained with another configuration: " + "; ".join(differences))
 
@@ -148,6 +167,7 @@ class SignLLMTrainer(Trainer):
             batches_per_epoch=args.plc_refresh_steps,
             seed=args.data_seed if args.data_seed is not None else args.seed,
             language_batches=args.language_batches,
+            language_rounds=self.accelerator.num_processes,  # every process trains the same group in a step
             uniform=not args.plc,
         )
         if self._resume_from is not None and (Path(self._resume_from) / PLC_STATE).is_file():
@@ -167,18 +187,19 @@ class SignLLMTrainer(Trainer):
 
     # -- the loss ------------------------------------------------------------------------------------------------
 
-    def _noise(self) -> float:
+    def _noise(self, config) -> float:
+        base = config.gaussian_noise if self._base_noise is None else self._base_noise
         if self.args.gaussian_noise_schedule == "constant" or not self.state.max_steps:
-            return self._base_noise
+            return base
         progress = min(self.state.global_step / self.state.max_steps, 1.0)
         if self.args.gaussian_noise_schedule == "linear":
-            return self._base_noise * (1 - progress)
-        return self._base_noise * 0.5 * (1 + math.cos(math.pi * progress))
+            return base * (1 - progress)
+        return base * 0.5 * (1 + math.cos(math.pi * progress))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         indices = inputs.pop("sample_index", None)
         core = self.accelerator.unwrap_model(model)
-        core.config.gaussian_noise = self._noise()
+        core.training_noise = self._noise(core.config)  # not written to the config: saved models keep their own
         outputs = model(**inputs)
         frame_mask = inputs["frame_mask"].bool()
         if self.args.loss_mode == "l1":
@@ -195,17 +216,16 @@ class SignLLMTrainer(Trainer):
         else:
             loss = weighted_mean_loss(errors, frame_mask, weights)
         loss = loss + outputs.future_loss
-        if model.training and self.plc_sampler is not None and indices is not None:
+        if self.args.plc and model.training and self.plc_sampler is not None and indices is not None:
             self._update_priorities(indices, returns(errors.detach(), frame_mask, 1.0))
         return (loss, outputs) if return_outputs else loss
 
     def _update_priorities(self, indices: torch.Tensor, rewards: torch.Tensor) -> None:
         # Every process must apply the same updates, so the sampler streams stay equal: gather them first.
-        pairs = torch.stack([indices.to(rewards.device).to(rewards.dtype), rewards.float()], dim=1)
+        indices, rewards = indices.to(rewards.device).long(), rewards.float()
         if self.accelerator.num_processes > 1:
-            pairs = self.accelerator.gather(pairs)
-        pairs = pairs.cpu().numpy()
-        self.plc_sampler.update(pairs[:, 0].astype(np.int64), pairs[:, 1])
+            indices, rewards = self.accelerator.gather(indices), self.accelerator.gather(rewards)
+        self.plc_sampler.update(indices.cpu().numpy(), rewards.cpu().numpy())
 
     # -- evaluation ----------------------------------------------------------------------------------------------
 
@@ -235,13 +255,10 @@ class SignLLMTrainer(Trainer):
             counters = generated.counters.cpu().numpy()
             for row in range(len(labels)):
                 length, reference_length = max(int(lengths[row]), 1), int(mask[row].sum())
-                reference = labels[row, :reference_length, : model.config.pose_dim].reshape(reference_length, 50, 3)
-                hypothesis = poses[row, :length]
-                frames = with_counter(hypothesis)
-                frames[:, -1] = counters[row, :length]
-                scores = [pt_dtw(with_counter(reference), frames), dtw_mje(reference, hypothesis),
-                          abs(length - reference_length) / reference_length, 1.0]  # fmt: skip
-                sums += torch.tensor(scores, dtype=torch.float64)
+                reference = labels[row, :reference_length, : model.config.pose_dim].reshape(reference_length, -1, 3)
+                scores = clip_scores(reference, poses[row, :length], counters[row, :length])
+                values = [scores["dtw"], scores["dtw_mje"], scores["length_error"], 1.0]
+                sums += torch.tensor(values, dtype=torch.float64)
         if self.accelerator.num_processes > 1:
             sums = self.accelerator.reduce(sums.to(self.accelerator.device), reduction="sum").cpu()
         count = max(float(sums[3]), 1.0)

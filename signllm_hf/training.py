@@ -8,6 +8,12 @@ override it. The dataset is a folder written by this library (``signllm corpus .
 Prompt2Sign / Progressive Transformers folder of ``.skels`` files (then pass ``--language``). The text tokenizer is
 trained on the training text unless ``--tokenizer`` names one; the model's statistics come from the training data.
 At the end the model and its tokenizer are saved in ``output_dir`` (loadable with ``pipeline("text-to-pose")``).
+
+With ``--mode prompt2langgloss`` the model is one shared group for every language and reads LangGloss (each clip's
+gloss, or its text through the automatic gloss marker, as ``<ASL_sky>`` tokens, with a LangGloss vocabulary
+built from the training split); then the prompt stage (prompt or text -> LangGloss, ``signllm_hf.prompt2langgloss``)
+is trained on the same clips and saved in ``output_dir/prompt_to_langgloss``: the folder is a two-stage checkpoint
+for ``pipeline("text-to-pose")``.
 """
 
 from __future__ import annotations
@@ -25,11 +31,13 @@ from transformers import AutoTokenizer, HfArgumentParser, TrainerCallback, set_s
 from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_signllm import DECODER_INPUTS, PRESETS, SignLLMConfig
+from .data.collator import SignLLMDataCollator
 from .data.dataset import compute_pose_stats, frame_counts, load_pose_dataset
+from .data.langgloss import row_langgloss
 from .data.languages import canonical_language
 from .data.prompt2sign import read_prompt2sign
 from .modeling_signllm import SignLLMForPoseGeneration
-from .tokenization_signllm import train_text_tokenizer
+from .tokenization_signllm import build_langgloss_tokenizer, train_text_tokenizer
 from .trainer import SignLLMTrainer
 from .training_args import SignLLMTrainingArguments
 
@@ -49,6 +57,22 @@ class DataArguments:
     max_eval_clips: int | None = field(default=64, metadata={"help": "Evaluate on at most this many clips."})
     tokenizer: str | None = field(default=None, metadata={"help": "A saved tokenizer instead of training one."})
     tokenizer_vocab_size: int = field(default=8000, metadata={"help": "Vocabulary of the trained tokenizer."})
+
+
+@dataclass
+class PromptStageArguments:
+    """Prompt2LangGloss only: the prompt stage (prompt or text -> LangGloss), trained after the pose model."""
+
+    prompt_stage_steps: int = field(default=3000, metadata={"help": "Training steps of the prompt stage (0: none)."})
+    prompt_stage_seconds: float | None = field(default=None, metadata={"help": "Stop it after this many seconds."})
+    prompt_stage_d_model: int = field(default=256, metadata={"help": "Width of its encoder and decoder."})
+    prompt_stage_layers: int = field(default=3, metadata={"help": "Layers of its encoder and of its decoder."})
+    prompt_stage_vocab_size: int = field(
+        default=260, metadata={"help": "Its prompt tokenizer's vocabulary (260 = bytes: letters, for fingerspelling)."}
+    )
+    prompt_stage_batch_size: int = field(default=32, metadata={"help": "Its batch size per device."})
+    prompt_stage_learning_rate: float = field(default=5e-4, metadata={"help": "Its learning rate."})
+    prompts_per_clip: int = field(default=2, metadata={"help": "Prompt templates per training clip."})
 
 
 @dataclass
@@ -76,17 +100,22 @@ class ModelArguments:
 
 
 def make_parser() -> HfArgumentParser:
-    parser = HfArgumentParser((DataArguments, ModelArguments, SignLLMTrainingArguments))
+    parser = HfArgumentParser((DataArguments, ModelArguments, SignLLMTrainingArguments, PromptStageArguments))
     parser.add_argument("--config", help="YAML file of arguments (command-line flags override it)")
     return parser
 
 
 def parse_arguments(argv: list[str] | None = None):
-    """``(data, model, training)`` arguments from ``--config FILE.yaml`` and the command line (which wins)."""
+    """``(data, model, training, prompt_stage)`` arguments from ``--config FILE.yaml`` and the command line (wins)."""
     parser = make_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    given = sys.argv[1:] if argv is None else argv
+    argv = []
+    for argument in given:  # --config=FILE -> --config FILE
+        argv.extend(argument.split("=", 1) if argument.startswith("--config=") else [argument])
     if "--config" in argv:
         position = argv.index("--config")
+        if position + 1 == len(argv):
+            raise ValueError("--config needs a YAML file")
         path = Path(argv[position + 1])
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such config file")
@@ -97,10 +126,15 @@ def parse_arguments(argv: list[str] | None = None):
             raise ValueError(f"{path}: unknown setting(s) {unknown}; see `signllm train --help`")
         parser.set_defaults(**settings)
         del argv[position : position + 2]
-    data, model, training, _ = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=False)
+    try:
+        data, model, training, prompt_stage, _ = parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as error:
+        if "bf16" not in str(error):
+            raise
+        raise ValueError(f"{error} (this machine has no bf16 GPU: pass --bf16 false to train in float32)") from error
     if data.dataset is None:
         raise ValueError("pass --dataset (a corpus folder) or set `dataset` in the config")
-    return data, model, training
+    return data, model, training, prompt_stage
 
 
 def load_splits(data: DataArguments):
@@ -128,6 +162,15 @@ def load_splits(data: DataArguments):
         evaluation = evaluation.filter(lambda row: row["language"] in wanted) if evaluation is not None else None
     if data.max_train_clips is not None and len(train) > data.max_train_clips:
         train = train.shuffle(seed=0).select(range(data.max_train_clips))
+    if evaluation is not None:  # the model will only have the training split's languages
+        trained = set(train["language"])
+        extra = sorted(set(evaluation["language"]) - trained)
+        if extra:
+            logger.warning("%s: evaluation clips in %s, which the training split lacks, are left out", folder, extra)
+            evaluation = evaluation.filter(lambda row: row["language"] in trained)
+        if len(evaluation) == 0:
+            logger.warning("%s: no evaluation clip in the training languages: training without evaluation", folder)
+            evaluation = None
     if evaluation is not None and data.max_eval_clips is not None and len(evaluation) > data.max_eval_clips:
         evaluation = evaluation.shuffle(seed=0).select(range(data.max_eval_clips))
     return train, evaluation
@@ -215,24 +258,48 @@ def _checkpoint_to_resume(training_args: SignLLMTrainingArguments) -> str | None
     return str(resume)
 
 
+def _with_langgloss(dataset):
+    """The dataset with a ``langgloss`` column (from each clip's gloss, else its text), formatted as before."""
+    columns = {name: dataset[name] for name in ("language", "text")}
+    glosses = dataset["gloss"] if "gloss" in dataset.column_names else [""] * len(dataset)
+    values = [row_langgloss({"language": code, "text": text, "gloss": gloss})
+              for code, text, gloss in zip(columns["language"], columns["text"], glosses)]  # fmt: skip
+    arrays = [name for name in ("pose", "confidence") if name in dataset.column_names]
+    # add_column on a selected, numpy-formatted Array3D dataset fails in `datasets`: add it unformatted.
+    return (
+        dataset.with_format(None)
+        .add_column("langgloss", values)
+        .with_format("numpy", columns=arrays, output_all_columns=True)
+    )
+
+
 def train(data: DataArguments, model_args: ModelArguments, training_args: SignLLMTrainingArguments,
-          callbacks=None, on_trainer=None) -> dict:  # fmt: skip
+          prompt_stage: PromptStageArguments | None = None, callbacks=None, on_trainer=None) -> dict:  # fmt: skip
     """Train, evaluate and save; returns the final metrics (also in ``output_dir/metrics.json``).
 
     ``callbacks`` are added to the trainer's; ``on_trainer`` (optional) is called with the built
     :class:`SignLLMTrainer` before training starts, for callers that need it (e.g. to evaluate mid-training).
+    In ``prompt2langgloss`` mode the prompt stage follows (``prompt_stage``: its arguments, defaults if None).
     """
+    langgloss = model_args.mode == "prompt2langgloss"
     train_set, eval_set = load_splits(data)
     if len(train_set) == 0:
         raise ValueError(f"{data.dataset}: the {data.train_split!r} split has no clip for the chosen languages")
     train_set = _drop_long_clips(train_set, model_args.max_frames, "train")
     if eval_set is not None:
         eval_set = _drop_long_clips(eval_set, model_args.max_frames, "eval")
+    if langgloss:
+        train_set = _with_langgloss(train_set)
+        eval_set = _with_langgloss(eval_set) if eval_set is not None else None
     resume = _checkpoint_to_resume(training_args)
     if resume is not None and (Path(resume) / "tokenizer.json").is_file():  # the run's own tokenizer
         tokenizer = AutoTokenizer.from_pretrained(resume)
     elif data.tokenizer:
         tokenizer = AutoTokenizer.from_pretrained(data.tokenizer)
+    elif langgloss:
+        if model_args.text_encoder:
+            raise ValueError("prompt2langgloss reads LangGloss tokens: a pretrained text encoder does not apply")
+        tokenizer = build_langgloss_tokenizer(train_set["langgloss"])
     elif model_args.text_encoder:
         tokenizer = AutoTokenizer.from_pretrained(model_args.text_encoder)
     else:
@@ -243,8 +310,10 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
     model = build_model(model_args, tokenizer, languages, stats)
     if eval_set is None and training_args.eval_strategy != "no":
         training_args.eval_strategy = "no"
-    trainer = SignLLMTrainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
-                             processing_class=tokenizer, callbacks=callbacks)  # fmt: skip
+    collator = SignLLMDataCollator(tokenizer=tokenizer, text_column="langgloss" if langgloss else "text",
+                                   max_text_length=model.config.max_text_length)  # fmt: skip
+    trainer = SignLLMTrainer(model=model, args=training_args, data_collator=collator, train_dataset=train_set,
+                             eval_dataset=eval_set, processing_class=tokenizer, callbacks=callbacks)  # fmt: skip
     if on_trainer is not None:
         on_trainer(trainer)
     result = trainer.train(resume_from_checkpoint=resume)
@@ -252,6 +321,9 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
     if eval_set is not None:
         metrics.update(trainer.evaluate())
     trainer.save_model(training_args.output_dir)
+    if langgloss and (prompt_stage or PromptStageArguments()).prompt_stage_steps > 0:
+        metrics |= _train_prompt_stage(prompt_stage or PromptStageArguments(), train_set, eval_set, tokenizer,
+                                       training_args)  # fmt: skip
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(training_args.output_dir)
         metrics["model"] = trainer.model.paper_name()
@@ -259,6 +331,22 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
         path = Path(training_args.output_dir) / "metrics.json"
         path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics
+
+
+def _train_prompt_stage(arguments: PromptStageArguments, train_set, eval_set, tokenizer, training_args) -> dict:
+    from .prompt2langgloss import train_prompt_model  # noqa: PLC0415
+
+    text_columns = [name for name in ("id", "language", "text", "gloss") if name in train_set.column_names]
+    rows = train_set.select_columns(text_columns).with_format(None).to_list()
+    eval_rows = eval_set.select_columns(text_columns).with_format(None).to_list() if eval_set is not None else None
+    return train_prompt_model(
+        rows, training_args.output_dir, tokenizer, eval_rows=eval_rows, d_model=arguments.prompt_stage_d_model,
+        layers=arguments.prompt_stage_layers, source_vocab_size=arguments.prompt_stage_vocab_size,
+        prompts_per_clip=arguments.prompts_per_clip,
+        max_steps=arguments.prompt_stage_steps, seconds=arguments.prompt_stage_seconds,
+        batch_size=arguments.prompt_stage_batch_size, learning_rate=arguments.prompt_stage_learning_rate,
+        seed=training_args.seed, progress=not training_args.disable_tqdm,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:

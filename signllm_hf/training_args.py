@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from .plc import PRIORITIES as PLC_PRIORITIES
+
 LOSS_MODES = ("mse", "l1", "rl")
-PLC_PRIORITIES = ("error", "rank", "reward")
 NOISE_SCHEDULES = ("constant", "linear", "cosine")
 
 
@@ -47,12 +48,17 @@ class SignLLMTrainingArguments(TrainingArguments):
     plc_refresh_steps: int | None = field(
         default=None,
         metadata={
-            "help": "PLC: batches per sampler epoch; priorities observed so far shape each new epoch's draw. "
-            "Default: one pass over the training set."
+            "help": "PLC: batches per sampler epoch, counted over all processes and accumulation micro-steps "
+            "(one optimizer step = processes x gradient_accumulation_steps batches); priorities observed so far "
+            "shape each new epoch's draw. Default: one pass over the training set."
         },
     )
     language_batches: bool = field(
-        default=True, metadata={"help": "Batches hold one language each (MLSF trains one group per step)."}
+        default=True,
+        metadata={
+            "help": "Batches hold one language each (MLSF trains one group per step); with several processes all "
+            "of them train the same language in a step."
+        },
     )
     gaussian_noise: float | None = field(
         default=None, metadata={"help": "Decoder input noise (normalised units); default: the model config's."}

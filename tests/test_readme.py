@@ -15,6 +15,7 @@ SETUP_COMMANDS = ("python", "pip", "pytest")  # the install block: the environme
 
 
 def readme_blocks() -> list[tuple[str, str]]:
+    # ```bash and ```python blocks run; ```shell and ```py blocks are shown only (they need trained models or GPUs).
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     return re.findall(r"```(bash|python)\n(.*?)```", text, flags=re.S)
 

@@ -10,7 +10,7 @@ Example:
 
 from pathlib import Path
 
-from .dtw import dtw, dtw_mje, dtw_scores, pt_dtw
+from .dtw import clip_scores, dtw, dtw_mje, dtw_scores, pt_dtw
 from .text_scores import text_scores
 
 MODULES = ("pose_dtw", "back_translation")
@@ -25,4 +25,4 @@ def load_metric(name: str):
     return evaluate.load(str(Path(__file__).parent / name))
 
 
-__all__ = ["dtw", "dtw_mje", "dtw_scores", "load_metric", "pt_dtw", "text_scores"]
+__all__ = ["clip_scores", "dtw", "dtw_mje", "dtw_scores", "load_metric", "pt_dtw", "text_scores"]

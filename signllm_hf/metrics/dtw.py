@@ -3,8 +3,11 @@
 - :func:`pt_dtw`, the Progressive Transformers form (for comparison with the papers): frames compared by the L1
   distance of their 150 values, both sequences cut at their counter's maximum (frames from it on dropped, as PT does),
   total alignment cost divided by the reference's length.
-- :func:`dtw_mje`, DTW mean joint error: the alignment minimising the mean Euclidean distance of the 50 joints, and
-  that mean distance averaged along the alignment path (in the data's units, e.g. shoulder widths).
+- :func:`dtw_mje`, DTW mean joint error: frames compared by the mean Euclidean distance of their joints, the
+  alignment of least total cost, and that cost divided by the path's length (the mean distance along it, in the
+  data's units, e.g. shoulder widths).
+- :func:`clip_scores` gives both and the relative length error for one generated clip; :func:`dtw_scores` their means
+  over clips (what ``signllm evaluate``, the trainer's evaluation and the ``pose_dtw`` module report).
 
 The dynamic programme runs one anti-diagonal at a time, vectorised.
 
@@ -74,19 +77,25 @@ def with_counter(pose: np.ndarray) -> np.ndarray:
     return np.concatenate([flat, counter[:, None]], axis=1)
 
 
-def dtw_scores(references, hypotheses, hypothesis_counters=None) -> dict[str, float]:
-    """Mean PT DTW and DTW-MJE over pairs of ``(T, 50, 3)`` poses.
+def clip_scores(reference: np.ndarray, hypothesis: np.ndarray, hypothesis_counter=None) -> dict[str, float]:
+    """PT DTW, DTW-MJE and relative length error |T_hyp - T_ref| / T_ref of one generated ``(T, J, 3)`` clip.
 
-    The PT score needs counters: a reference's is (t + 1) / T; a hypothesis uses ``hypothesis_counters`` (the model's
-    own predicted counters) when given, else (t + 1) / T too.
+    The PT score needs counters: a reference's is (t + 1) / T; the hypothesis uses ``hypothesis_counter`` (the model's
+    own predicted counter) when given, else (t + 1) / T too.
     """
+    hyp = with_counter(hypothesis)
+    if hypothesis_counter is not None:
+        hyp[:, -1] = np.asarray(hypothesis_counter, np.float64)[: len(hyp)]
+    return {"dtw": pt_dtw(with_counter(reference), hyp), "dtw_mje": dtw_mje(reference, hypothesis),
+            "length_error": abs(len(hypothesis) - len(reference)) / len(reference)}  # fmt: skip
+
+
+def dtw_scores(references, hypotheses, hypothesis_counters=None) -> dict[str, float]:
+    """Means of :func:`clip_scores` over pairs of poses: ``dtw``, ``dtw_mje``, ``length_error``."""
     if len(references) != len(hypotheses) or not references:
         raise ValueError(f"need matching non-empty lists, got {len(references)} references, {len(hypotheses)} poses")
-    pt, mje = [], []
-    for index, (reference, hypothesis) in enumerate(zip(references, hypotheses)):
-        hyp = with_counter(hypothesis)
-        if hypothesis_counters is not None:
-            hyp[:, -1] = np.asarray(hypothesis_counters[index], np.float64)[: len(hyp)]
-        pt.append(pt_dtw(with_counter(reference), hyp))
-        mje.append(dtw_mje(reference, hypothesis))
-    return {"dtw": float(np.mean(pt)), "dtw_mje": float(np.mean(mje))}
+    scores = [
+        clip_scores(reference, hypothesis, None if hypothesis_counters is None else hypothesis_counters[index])
+        for index, (reference, hypothesis) in enumerate(zip(references, hypotheses))
+    ]
+    return {name: float(np.mean([clip[name] for clip in scores])) for name in ("dtw", "dtw_mje", "length_error")}

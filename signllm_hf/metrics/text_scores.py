@@ -17,8 +17,21 @@ from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU, CHRF
 
 
-def text_scores(predictions: list[str], references: list[str]) -> dict[str, float]:
-    """Corpus scores of ``predictions`` against ``references`` (one reference each)."""
+class _WhitespaceTokenizer:
+    """rouge-score's tokenizer interface, splitting on spaces only (LangGloss tokens are whole words)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return text.split()
+
+
+def text_scores(predictions: list[str], references: list[str], tokenize: str = "13a") -> dict[str, float]:
+    """Corpus scores of ``predictions`` against ``references`` (one reference each).
+
+    ``tokenize="13a"`` is sacrebleu's standard for text; ``"none"`` scores space-separated tokens as they are (BLEU
+    and ROUGE-L over whole LangGloss tokens such as ``<ASL_sky>``, which punctuation rules would split apart).
+    """
+    if tokenize not in ("13a", "none"):
+        raise ValueError(f"`tokenize` must be '13a' or 'none', got {tokenize!r}")
     if len(predictions) != len(references) or not references:
         raise ValueError(
             f"need matching non-empty lists, got {len(predictions)} predictions, {len(references)} references"
@@ -27,9 +40,10 @@ def text_scores(predictions: list[str], references: list[str]) -> dict[str, floa
     references = [r.strip() for r in references]
     scores = {}
     for order in (1, 2, 3, 4):
-        bleu = BLEU(max_ngram_order=order, effective_order=True)
+        bleu = BLEU(max_ngram_order=order, effective_order=True, tokenize=tokenize)
         scores[f"bleu{order}"] = round(bleu.corpus_score(predictions, [references]).score, 4)
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    tokenizer = _WhitespaceTokenizer() if tokenize == "none" else None
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=tokenizer)
     rouge = [scorer.score(r, p)["rougeL"].fmeasure for p, r in zip(predictions, references)]
     scores["rouge_l"] = round(100 * sum(rouge) / len(rouge), 4)
     scores["chrf"] = round(CHRF().corpus_score(predictions, [references]).score, 4)

@@ -59,7 +59,9 @@ def test_evaluate_modules_load_offline():
     dtw_metric = load_metric("pose_dtw")
     reference = np.zeros((3, 150))
     result = dtw_metric.compute(predictions=[reference.tolist()], references=[reference.tolist()])
-    assert result == {"dtw": 0.0, "dtw_mje": 0.0}
+    assert result == {"dtw": 0.0, "dtw_mje": 0.0, "length_error": 0.0}
+    shorter = dtw_metric.compute(predictions=[reference[:2].tolist()], references=[reference.tolist()])
+    assert shorter["length_error"] == pytest.approx(1 / 3)
     text = load_metric("back_translation").compute(predictions=["a b c"], references=["a b d"])
     assert text["bleu1"] == pytest.approx(200 / 3, abs=0.01) and text["wer"] == pytest.approx(1 / 3, abs=1e-4)
     with pytest.raises(ValueError, match="unknown metric"):

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+import yaml
 
 from signllm_hf.cli import main
 from signllm_hf.evaluation import format_table, load_split
@@ -30,9 +32,10 @@ def corpus(tmp_path_factory):
 def test_yaml_config_with_command_line_overrides(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("dataset: somewhere\nmax_steps: 77\nloss_mode: rl\nd_model: 64\nplc: true\n", encoding="utf-8")
-    data, model, training = parse_arguments(["--config", str(config), "--max_steps", "5", "--output_dir", "x"])
+    data, model, training, _ = parse_arguments(["--config", str(config), "--max_steps", "5", "--output_dir", "x"])
     assert data.dataset == "somewhere" and model.d_model == 64
     assert training.max_steps == 5 and training.loss_mode == "rl" and training.plc  # the flag wins over the file
+    assert parse_arguments([f"--config={config}", "--output_dir", "x"])[2].max_steps == 77
     config.write_text("dataset: d\nlearning_rte: 0.1\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"unknown setting\(s\) \['learning_rte'\]"):
         parse_arguments(["--config", str(config), "--output_dir", "x"])
@@ -41,10 +44,29 @@ def test_yaml_config_with_command_line_overrides(tmp_path):
 
 
 def test_shipped_configs_parse():
-    for name in ("base.yaml", "tiny_cpu.yaml"):
-        _, _, training = parse_arguments(["--config", str(ROOT / "recipes" / "configs" / name), "--dataset", "d",
-                                          "--output_dir", "x"])  # fmt: skip
-        assert training.loss_mode in ("mse", "l1", "rl")
+    def parsed(name, *overrides):
+        path = ROOT / "recipes" / "configs" / name
+        return parse_arguments(["--config", str(path), "--dataset", "d", "--output_dir", "x", *overrides])[:3]
+
+    assert yaml.safe_load((ROOT / "recipes" / "configs" / "base.yaml").read_text())["bf16"] is True  # a GPU recipe
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="pass --bf16 false"):
+            parsed("base.yaml")
+    _, model, training = parsed("base.yaml", "--bf16", "false")  # the paper's Base
+    assert model.preset == "base" and model.d_model is None and model.max_frames == 400
+    _, model, training = parsed("tiny_cpu.yaml")
+    assert (model.d_model, model.ffn_dim, training.per_device_train_batch_size) == (128, 512, 16)
+    assert training.use_cpu and not training.bf16
+    for name in ("base.yaml", "tiny_cpu.yaml"):  # both train with the ablation's choices
+        data, model, training = parsed(name, "--bf16", "false")
+        assert model.decoder_input == "position" and model.counter_loss_weight == 10.0
+        assert (training.loss_mode, training.plc) == ("rl", True)
+
+
+def test_evaluation_languages_follow_the_training_split(corpus, caplog):
+    train, dev = load_splits(DataArguments(dataset=str(corpus), max_train_clips=1, max_eval_clips=None))
+    assert len(train) == 1 and set(dev["language"]) == set(train["language"]) and len(dev) > 0
+    assert "which the training split lacks, are left out" in caplog.text
 
 
 def test_prompt2sign_folders_need_a_language(tmp_path):

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -100,6 +101,34 @@ def test_plc_resume_redraws_the_same_epoch():
         PriorityLearningChannelSampler(["ase"] * 3, 2).load_state_dict(state)
 
 
+def test_plc_resume_in_a_later_epoch_without_set_epoch():
+    """Resuming mid-epoch under several processes, accelerate's batch skipping hides set_epoch from the sampler."""
+    sampler = PriorityLearningChannelSampler(["ase"] * 8, batch_size=2, eta=1.0, seed=1)
+    sampler.set_epoch(3)
+    sampler.update(range(8), -np.linspace(0.1, 1, 8))
+    stream = list(sampler)
+    restored = PriorityLearningChannelSampler(["ase"] * 8, batch_size=2, eta=1.0, seed=1)
+    restored.load_state_dict(sampler.state_dict())
+    assert restored.epoch == 3 and list(restored) == stream
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_plc_language_rounds_keep_all_processes_on_one_language(uniform):
+    languages = ["ase"] * 5 + ["gsg"] * 7 + ["tsm"] * 3
+    sampler = PriorityLearningChannelSampler(languages, batch_size=2, seed=3, language_rounds=2, uniform=uniform)
+    stream = list(sampler)
+    batches = [stream[i : i + 2] for i in range(0, len(stream), 2)]
+    assert len(batches) == sampler.batches_per_epoch == 10  # 3 + 4 + 2 batches, rounded up to runs of 2
+    for run in range(0, len(batches), 2):  # accelerate deals batch 2k to process 0 and 2k + 1 to process 1
+        assert len({languages[i] for batch in batches[run : run + 2] for i in batch}) == 1
+    if uniform:
+        assert set(stream) == set(range(15))  # still a full pass
+    with pytest.raises(ValueError, match="`language_rounds` must be >= 1"):
+        PriorityLearningChannelSampler(languages, batch_size=2, language_rounds=0)
+    with pytest.raises(ValueError, match="`priority` must be one of"):
+        PriorityLearningChannelSampler(languages, batch_size=2, priority="loss")
+
+
 # -- training ------------------------------------------------------------------------------------------------------
 
 
@@ -119,6 +148,58 @@ def test_every_trainable_parameter_changes(data, tmp_path):
     metrics = trainer.evaluate()
     assert {"eval_loss", "eval_dtw", "eval_dtw_mje", "eval_length_error"} <= set(metrics)
     assert metrics["eval_dtw"] > 0 and np.isfinite(trainer.plc_sampler.rewards).sum() > 0
+
+
+def test_noise_schedule_leaves_the_model_config_alone(data, tmp_path):
+    train, _, tokenizer = data
+    model = tiny_model(train, tokenizer, gaussian_noise=0.2)
+    args = tiny_args(tmp_path, max_steps=4, gaussian_noise_schedule="linear")
+    SignLLMTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer).train()
+    assert model.config.gaussian_noise == 0.2  # what a saved model carries
+    assert model.training_noise == pytest.approx(0.2 * (1 - 3 / 4))  # the 4th step's noise (3 of 4 steps done)
+
+
+def test_gradient_accumulation_does_not_scale_the_logged_loss(data, tmp_path):
+    train, _, tokenizer = data
+    model = tiny_model(train, tokenizer, dropout=0.0)
+    args = tiny_args(tmp_path, max_steps=2, learning_rate=0.0, gradient_accumulation_steps=4, logging_steps=1,
+                     eval_generate=False)  # fmt: skip
+    trainer = SignLLMTrainer(model=model, args=args, train_dataset=train, eval_dataset=train,
+                             processing_class=tokenizer)  # fmt: skip
+    trainer.train()
+    logged = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    reference = trainer.evaluate()["eval_loss"]
+    assert len(logged) == 2 and all(0.6 < loss / reference < 1.6 for loss in logged), (logged, reference)
+
+
+def test_training_data_without_confidence(data, tmp_path):
+    train, _, tokenizer = data
+    assert "confidence" in train.column_names
+    bare = train.remove_columns("confidence")
+    model = tiny_model(bare, tokenizer)
+    before = _params(model)
+    args = tiny_args(tmp_path, max_steps=2, plc=True)
+    SignLLMTrainer(model=model, args=args, train_dataset=bare, processing_class=tokenizer).train()
+    assert any(not torch.equal(p, before[name]) for name, p in _params(model).items())
+
+
+def test_trainer_argument_errors(data, tmp_path, monkeypatch):
+    train, dev, tokenizer = data
+    model = tiny_model(train, tokenizer)
+    args = tiny_args(tmp_path)
+    with pytest.raises(ValueError, match="pass processing_class"):
+        SignLLMTrainer(model=model, args=args, train_dataset=train)
+    with pytest.raises(ValueError, match="compute_metrics is not supported"):
+        SignLLMTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
+                       compute_metrics=lambda prediction: {})  # fmt: skip
+    asl = tiny_model(train, tokenizer, languages=["ase"])
+    asl_train = train.filter(lambda row: row["language"] == "ase")
+    with pytest.raises(ValueError, match=r"the other dataset has language\(s\) \['gsg'\]"):
+        SignLLMTrainer(model=asl, args=args, train_dataset=asl_train, eval_dataset={"same": asl_train, "other": dev},
+                       processing_class=tokenizer)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    trainer = SignLLMTrainer(model=model, train_dataset=train, processing_class=tokenizer)  # default arguments
+    assert isinstance(trainer.args, SignLLMTrainingArguments) and trainer.args.loss_mode == "mse"
 
 
 class StopAt(TrainerCallback):
@@ -162,8 +243,14 @@ def test_two_processes_end_with_identical_parameters(tmp_path):
     first, second = torch.load(tmp_path / "params-rank0.pt"), torch.load(tmp_path / "params-rank1.pt")
     for name, value in first.items():
         assert torch.equal(value, second[name]), name
-    np.testing.assert_array_equal(np.load(tmp_path / "plc-rank0.npy"), np.load(tmp_path / "plc-rank1.npy"))
-    assert np.isfinite(np.load(tmp_path / "plc-rank0.npy")).sum() > 4  # both ranks' clips were recorded
+    rewards = np.load(tmp_path / "plc-rank0.npy")
+    np.testing.assert_array_equal(rewards, np.load(tmp_path / "plc-rank1.npy"))
+    batches = [json.loads((tmp_path / f"batches-rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert len(batches[0]) == len(batches[1]) == 6
+    for first_rank, second_rank in zip(*batches):  # every step: one language, the same on both processes
+        assert len(set(first_rank["languages"]) | set(second_rank["languages"])) == 1
+    for rank in (0, 1):  # the priorities hold the rewards of both processes' clips
+        assert np.isfinite(rewards[[i for batch in batches[rank] for i in batch["indices"]]]).all()
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------

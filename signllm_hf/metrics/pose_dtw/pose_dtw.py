@@ -11,14 +11,15 @@ from signllm_hf.metrics.dtw import dtw_scores
 
 _DESCRIPTION = """Dynamic time warping between generated and reference pose sequences. `dtw`: Progressive
 Transformers' score (L1 frame distance, sequences cut at their counter's maximum, total cost / reference length).
-`dtw_mje`: mean per-joint Euclidean error along the alignment that minimises it."""
+`dtw_mje`: mean per-joint Euclidean error along the alignment of least total cost. `length_error`:
+|generated length - reference length| / reference length."""
 _KWARGS = """
 Args:
     predictions: generated poses, each a list of frames of 150 values (50 joints x xyz).
     references: reference poses, same layout.
     prediction_counters (optional): the model's predicted counter per generated frame.
 Returns:
-    dtw, dtw_mje: means over the pairs.
+    dtw, dtw_mje, length_error: means over the pairs.
 """
 _CITATION = """@inproceedings{saunders2020progressive, title={Progressive Transformers for End-to-End Sign Language
 Production}, author={Saunders, Ben and Camgoz, Necati Cihan and Bowden, Richard}, booktitle={ECCV}, year={2020}}"""

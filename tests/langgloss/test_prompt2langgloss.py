@@ -1,0 +1,97 @@
+"""Prompt2LangGloss end to end: both stages trained by `signllm train --mode prompt2langgloss`, the chained pipeline,
+evaluation, and the errors a user can run into."""
+
+import json
+
+import pytest
+from transformers import pipeline
+
+from signllm_hf.cli import main
+from signllm_hf.data import load_pose_dataset
+from signllm_hf.data.langgloss import langgloss_language, row_langgloss
+from signllm_hf.prompt2langgloss import PromptToLangGloss, langgloss_evaluation
+
+STAGE2 = ["--d_model", "32", "--ffn_dim", "64", "--attention_heads", "2", "--encoder_layers", "1", "--decoder_layers",
+          "1", "--max_frames", "200", "--per_device_train_batch_size", "4", "--max_steps", "6", "--use_cpu", "true",
+          "--report_to", "none", "--disable_tqdm", "true", "--eval_max_frames", "20", "--max_eval_clips", "4",
+          "--save_strategy", "no"]  # fmt: skip
+STAGE1 = ["--prompt_stage_steps", "500", "--prompt_stage_d_model", "64", "--prompt_stage_layers", "2",
+          "--prompt_stage_batch_size", "16", "--prompt_stage_learning_rate", "2e-3", "--prompt_stage_vocab_size",
+          "600", "--prompts_per_clip", "4"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("p2lg") / "synthetic"
+    sizes = ["--vocab-size", "8", "--train-sentences", "16", "--dev-sentences", "4", "--test-sentences", "4"]
+    assert main(["corpus", "synthetic", str(out), "--languages", "ase,gsg", *sizes, "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def checkpoint(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("p2lg") / "model"
+    arguments = ["train", "--dataset", str(corpus), "--output_dir", str(out), "--mode", "prompt2langgloss", *STAGE2,
+                 *STAGE1]  # fmt: skip
+    assert main(arguments) == 0
+    return out
+
+
+def test_both_stages_are_saved_and_the_prompt_stage_learned(checkpoint, corpus):
+    metrics = json.loads((checkpoint / "metrics.json").read_text())
+    assert metrics["model"].endswith("-P") and metrics["prompt_stage_steps"] == 500
+    config = json.loads((checkpoint / "config.json").read_text())
+    assert config["mode"] == "prompt2langgloss" and sorted(config["languages"]) == ["ase", "gsg"]
+    stage = PromptToLangGloss.from_pretrained(str(checkpoint))
+    train = load_pose_dataset(corpus)["train"].select_columns(["id", "language", "text", "gloss"]).to_list()
+    scores = langgloss_evaluation(stage, train, template_split="train")["overall"]  # the pairs it was trained on
+    assert scores["exact_text"] >= 80 and scores["exact_prompt"] >= 60, scores
+    outputs = stage([row["text"] for row in train], [row["language"] for row in train])
+    exact = sum(out == row_langgloss(row) for out, row in zip(outputs, train))
+    assert exact == round(scores["exact_text"] * len(train) / 100)
+
+
+def test_the_chained_pipeline(checkpoint, corpus):
+    signer = pipeline("text-to-pose", model=str(checkpoint))
+    train = load_pose_dataset(corpus)["train"]
+    row = next(r for r in train if r["language"] == "gsg")
+    asl_row = next(r for r in train if r["language"] == "ase")
+    result = signer(f"How do I sign '{row['text']}' in DGS?", max_frames=15)
+    assert result["language"] == "gsg" and langgloss_language(result["langgloss"]) == "gsg"
+    assert result["pose"].shape[1:] == (50, 3) and 1 <= len(result["pose"]) <= 15
+    plain = signer(asl_row["text"], language="ASL", max_frames=15)  # a plain sentence and an explicit language
+    assert plain["language"] == "ase" and langgloss_language(plain["langgloss"]) == "ase"
+    both = signer([row["text"], asl_row["text"]], language=["gsg", "ase"], max_frames=10)
+    assert [r["language"] for r in both] == ["gsg", "ase"]
+    assert [langgloss_language(r["langgloss"]) for r in both] == ["gsg", "ase"]
+    with pytest.raises(ValueError, match="found nothing to sign"):  # GSL words asked in ASL: no ASL gloss for them
+        signer(row["text"], language="ASL", max_frames=15)
+    with pytest.raises(ValueError, match="names no sign language"):
+        signer("How do I sign this?")
+    with pytest.raises(ValueError, match=r"kvk"):
+        signer(row["text"], language="KSL")
+    with pytest.raises(ValueError, match="non-empty string"):
+        signer("   ")
+
+
+def test_generate_and_evaluate_from_the_command_line(checkpoint, corpus, tmp_path, capsys):
+    text = next(r["text"] for r in load_pose_dataset(corpus)["train"] if r["language"] == "ase")
+    assert main(["generate", str(checkpoint), f"How do I sign '{text}' in ASL?", "--max-frames", "10",
+                 "--out", str(tmp_path / "x.pose")]) == 0  # fmt: skip
+    assert "LangGloss: <ASL_" in capsys.readouterr().out and (tmp_path / "x.pose").is_file()
+    scores_path = tmp_path / "scores.json"
+    assert main(["evaluate", str(checkpoint), str(corpus), "--split", "test", "--max-clips", "4", "--max-frames",
+                 "20", "--out", str(scores_path)]) == 0  # fmt: skip
+    scores = json.loads(scores_path.read_text())
+    assert scores["input"] == "text" and scores["clips"] == 4
+    assert {"exact_text", "exact_prompt", "bleu4_prompt_vs_text"} <= set(scores["langgloss"]["overall"])
+    assert "| langgloss exact_prompt |" in capsys.readouterr().out
+
+
+def test_stage_one_is_required(checkpoint, tmp_path):
+    import shutil
+
+    broken = tmp_path / "no-stage-one"
+    shutil.copytree(checkpoint, broken, ignore=shutil.ignore_patterns("prompt_to_langgloss"))
+    with pytest.raises(FileNotFoundError, match="no prompt stage there"):
+        pipeline("text-to-pose", model=str(broken))
