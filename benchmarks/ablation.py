@@ -142,6 +142,7 @@ def main() -> None:
     parser.add_argument("--max-frames", type=int, default=250)
     parser.add_argument("--only", help="comma-separated configurations to run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rerun", action="store_true", help="retrain configurations already in ablation.json")
     parser.add_argument("--out", default="benchmarks/results/ablation")
     args = parser.parse_args()
     args.languages = [c for c in args.languages.split(",") if c] if args.languages else None
@@ -154,8 +155,19 @@ def main() -> None:
                               seconds=args.judge_minutes * 60, d_model=192, layers=2, max_frames=args.max_frames,
                               progress=False)  # fmt: skip
     names = args.only.split(",") if args.only else list(CONFIGURATIONS)
+    unknown = sorted(set(names) - set(CONFIGURATIONS))
+    if unknown:
+        parser.error(f"unknown configuration(s) {unknown}; choose from {list(CONFIGURATIONS)}")
+    # An interrupted run goes on where it stopped: configurations already in ablation.json are kept (--rerun redoes).
+    done = {}
+    if (out / "ablation.json").is_file() and not args.rerun:
+        done = {result["name"]: result for result in json.loads((out / "ablation.json").read_text(encoding="utf-8"))}
     results = []
     for name in names:
+        if name in done:
+            print(f"{name}: kept from {out / 'ablation.json'}")
+            results.append(done[name])
+            continue
         model_options, training_options = CONFIGURATIONS[name]
         result = run(name, model_options, training_options, args.corpus, out, args)
         scores = evaluate_model(str(out / name), args.corpus, split="dev", back_translator=str(judge),

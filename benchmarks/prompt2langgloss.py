@@ -37,11 +37,12 @@ def train_mode(mode: str, args, out: Path) -> Path:
         output_dir=str(folder), max_steps=1_000_000, per_device_train_batch_size=args.batch_size,
         learning_rate=args.learning_rate, warmup_steps=50, lr_scheduler_type="constant_with_warmup",
         eval_strategy="no", save_strategy="no", report_to=[], disable_tqdm=True, use_cpu=True, seed=0,
-        loss_mode="rl", plc=True, eval_max_frames=args.max_frames, logging_steps=200,
+        loss_mode="mse", eval_max_frames=args.max_frames, logging_steps=200,
     )  # fmt: skip
     data = DataArguments(dataset=args.corpus, eval_split="none", tokenizer_vocab_size=args.vocab)
     model = ModelArguments(preset="base", mode=mode, d_model=args.width, ffn_dim=4 * args.width, attention_heads=4,
-                           max_frames=args.max_frames, decoder_input="position", counter_loss_weight=10.0)  # fmt: skip
+                           max_frames=args.max_frames, decoder_input="frame", future_prediction=3,
+                           counter_loss_weight=10.0)  # fmt: skip
     prompt_stage = PromptStageArguments(prompt_stage_steps=1_000_000, prompt_stage_seconds=args.prompt_minutes * 60,
                                         prompt_stage_vocab_size=args.prompt_vocab)  # fmt: skip
     train(data, model, training, prompt_stage, callbacks=[StopAfter(args.minutes * 60, progress=True)])

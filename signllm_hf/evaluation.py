@@ -113,11 +113,19 @@ def evaluate_model(
         from .prompt2langgloss import PromptToLangGloss, langgloss_evaluation  # noqa: PLC0415
 
         stage = PromptToLangGloss.from_pretrained(model_dir)
+        rows = [row for row in rows if (row.get("text") or "").strip()]  # stage 1 reads the text
+        if not rows:
+            raise ValueError(f"{dataset}/{split}: no clip with a text for the prompt stage to read")
         text_rows = [{key: row[key] for key in ("id", "language", "text", "gloss") if key in row} for row in rows]
         langgloss_result = langgloss_evaluation(stage, text_rows)
         examples = langgloss_result["examples"]
         key = "from_prompt" if prompts else "from_text"
         inputs = [example[key] for example in langgloss_result.pop("all")]
+        # Stage 1 found nothing to sign: the pipeline refuses these; here stage 2 gets an empty input and the clip is
+        # scored as it comes out, counted so the table says how often it happened.
+        langgloss_result["empty"] = sum(not sequence for sequence in inputs)
+        if langgloss_result["empty"]:
+            logger.warning("stage 1 wrote no LangGloss for %d of %d clips", langgloss_result["empty"], len(inputs))
         langgloss_result["examples"] = examples
     with torch.no_grad():
         poses, counters = generate_split(model, tokenizer, rows, batch_size, max_frames, texts=inputs)

@@ -92,8 +92,12 @@ class TextToPosePipeline(Pipeline):
             raise ValueError(f"the text to sign must be a non-empty string, got {text!r}")
         langgloss = None
         if self.prompt_stage is not None:
+            from .data.langgloss import named_languages  # noqa: PLC0415
             from .prompt2langgloss import prompt_language  # noqa: PLC0415
 
+            languages = self.model.config.languages
+            if language is None and len(languages) == 1 and not named_languages(text):  # as in MLSF: its one language
+                language = languages[0]
             code = self.model.resolve_language(prompt_language(text, language))
             langgloss = self.prompt_stage([text], [code])[0]
             if not langgloss:

@@ -6,8 +6,8 @@ turns that into poses. Stage 1 is an ``EncoderDecoderModel`` (BERT-style encoder
 download): the encoder reads the prompt with a byte-level tokenizer (any script, letters as tokens), the decoder
 writes ids of the LangGloss vocabulary, the same vocabulary stage 2 reads, so nothing is re-tokenised in between.
 It is trained with transformers' ``Seq2SeqTrainer`` on (prompt, LangGloss) pairs made from a corpus: each clip's
-text, and its text wrapped in prompt templates of its sign language's spoken language (the train part of the
-templates; evaluation uses the held-out part).
+text, and its text wrapped in prompt templates of its sign language's spoken language and of English (the train
+part of the templates; evaluation uses the held-out part).
 
 The language: the prompt's source is prefixed with the language's tag (``<GSL> Wie gebärdet man ...``). It is the
 one the user passes, or else the one the prompt names ("in DGS", "in Deutscher Gebärdensprache"; see
@@ -71,17 +71,20 @@ def langgloss_pairs(
     rows, *, prompts_per_clip: int = 2, plain_text: bool = True, template_split: str | None = "train", seed: int = 0
 ) -> list[dict]:
     """(source, target) pairs for stage 1 from corpus rows (dicts with ``id``, ``language``, ``text``, ``gloss``):
-    the plain text and ``prompts_per_clip`` prompts per clip, each with the clip's LangGloss as target."""
+    the plain text and ``prompts_per_clip`` prompts per clip, each with the clip's LangGloss as target.
+
+    Prompts alternate between the language's own spoken language and English (people ask "How do I sign '...' in
+    DGS?" as often as "Wie gebärdet man ...?"); clips without text get no pair."""
     pairs = []
     for row in rows:
         language, target = row["language"], row_langgloss(row)
-        if not target:
+        if not target or not (row.get("text") or "").strip():
             continue
         sources = [row["text"]] if plain_text else []
         for index in range(prompts_per_clip):
-            sources.append(
-                make_prompt(row["text"], language, seed=seed, key=f"{row['id']}|{index}", split=template_split)
-            )
+            spoken = "en" if index % 2 else None
+            sources.append(make_prompt(row["text"], language, seed=seed, key=f"{row['id']}|{index}",
+                                       spoken_language=spoken, split=template_split))  # fmt: skip
         pairs.extend({"source": source_text(s, language), "target": target, "language": language} for s in sources)
     return pairs
 
@@ -145,16 +148,25 @@ class PromptToLangGloss:
 
     @classmethod
     def from_pretrained(cls, path: str, device: str | torch.device | None = None) -> PromptToLangGloss:
+        """Stage 1 of a checkpoint: a local folder or a Hub repository id (``subfolder`` loading)."""
         folder = Path(path) / STAGE1_FOLDER
-        if not (folder / "config.json").is_file():
+        if Path(path).is_dir() and not (folder / "config.json").is_file():
             raise FileNotFoundError(
                 f"{folder}: no prompt stage there; a Prompt2LangGloss checkpoint keeps its stage 1 in this sub-folder "
                 f"(`signllm train --mode prompt2langgloss` writes both)"
             )
-        model = EncoderDecoderModel.from_pretrained(str(folder))
+        model = EncoderDecoderModel.from_pretrained(str(path), subfolder=STAGE1_FOLDER)
         if device is not None:
             model = model.to(device)
-        return cls(model, AutoTokenizer.from_pretrained(str(folder)), AutoTokenizer.from_pretrained(str(path)))
+        source_tokenizer = AutoTokenizer.from_pretrained(str(path), subfolder=STAGE1_FOLDER)
+        langgloss_tokenizer = AutoTokenizer.from_pretrained(str(path))
+        if len(langgloss_tokenizer) != model.config.decoder.vocab_size:
+            raise ValueError(
+                f"{path}: stage 1 writes {model.config.decoder.vocab_size} LangGloss ids but the checkpoint's "
+                f"LangGloss vocabulary has {len(langgloss_tokenizer)}: stage 1 is from an older run; retrain it "
+                "(`signllm train --mode prompt2langgloss` with --prompt_stage_steps > 0)"
+            )  # fmt: skip
+        return cls(model, source_tokenizer, langgloss_tokenizer)
 
     def save_pretrained(self, path: str) -> None:
         """Save stage 1 into a Prompt2LangGloss checkpoint folder (the LangGloss tokenizer goes to its root)."""
@@ -216,12 +228,14 @@ def train_prompt_model(
     seed: int = 0,
     progress: bool = True,
     callbacks=None,
+    use_cpu: bool | None = None,
 ) -> dict:
     """Train stage 1 on ``train_rows`` and save it into the checkpoint folder ``output_dir``; returns its scores.
 
     The source tokenizer is trained on the pairs' sources (``source_vocab_size=260``: bytes, every letter a token,
-    which lets the model copy words into fingerspelled glosses); every language of the rows gets its ``<TAG>``
-    prefix token. Training uses ``Seq2SeqTrainer`` (under ``accelerate launch`` on every process) and stops at
+    so any script and any spelling is read; the decoder writes whole LangGloss tokens of the corpus's vocabulary,
+    so a word the corpus never glossed cannot come out); every language of the rows gets its ``<TAG>`` prefix token.
+    Training uses ``Seq2SeqTrainer`` (under ``accelerate launch`` on every process) and stops at
     ``max_steps`` or after ``seconds``. With ``eval_rows``, the scores of :func:`langgloss_evaluation` on them.
     """
     from datasets import Dataset  # noqa: PLC0415 - training-only imports
@@ -265,7 +279,7 @@ def train_prompt_model(
         report_to=[],
         disable_tqdm=not progress or seconds is not None,
         seed=seed,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available() if use_cpu is None else use_cpu,  # as stage 2 (--use_cpu)
     )
     collator = DataCollatorForSeq2Seq(source_tokenizer, model=model, label_pad_token_id=-100)
     trainer = Seq2SeqTrainer(
@@ -293,7 +307,7 @@ def langgloss_evaluation(stage: PromptToLangGloss, rows, template_split: str = "
     clip's prompt and outputs, ``examples`` the first eight."""
     from .metrics.text_scores import text_scores  # noqa: PLC0415
 
-    rows = list(rows)
+    rows = [row for row in rows if (row.get("text") or "").strip()]  # a prompt needs a sentence to wrap
     if not any(row_langgloss(row) for row in rows):
         raise ValueError("no clip with a LangGloss (text or gloss) to evaluate the prompt stage on")
     languages = [row["language"] for row in rows]

@@ -26,7 +26,7 @@ from .training_args import SignLLMTrainingArguments
 # the options that made generated lengths follow the words on fingerspelling: a decoder that reads only positions,
 # the counter weighted in the loss, and letters as tokens (a byte-level vocabulary of 260).
 SIGNER = {"preset": "base", "d_model": 128, "ffn_dim": 512, "attention_heads": 4, "dropout": 0.1, "max_frames": 250,
-          "decoder_input": "position", "counter_loss_weight": 10.0}  # fmt: skip
+          "decoder_input": "frame", "future_prediction": 3, "counter_loss_weight": 10.0}  # fmt: skip
 
 
 def run_quickstart(

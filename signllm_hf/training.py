@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 import yaml
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, HfArgumentParser, TrainerCallback, set_seed
@@ -90,13 +91,15 @@ class ModelArguments:
     attention_heads: int | None = field(default=None, metadata={"help": "Override the preset's heads."})
     dropout: float = field(default=0.1, metadata={"help": "Dropout."})
     max_frames: int = field(default=400, metadata={"help": "Generation cap; longer training clips are dropped."})
-    future_prediction: int = field(default=0, metadata={"help": "Predict this many further frames (PT)."})
+    future_prediction: int = field(
+        default=3, metadata={"help": "Predict this many further frames (PT); 3 won the ablation (README, Training)."}
+    )
     model_gaussian_noise: float = field(default=0.0, metadata={"help": "Decoder input noise of the model (PT)."})
     decoder_input: str = field(
-        default="position",
+        default="frame",
         metadata={"help": f"What the decoder reads besides positions, one of {DECODER_INPUTS} (see SignLLMConfig)."},
     )
-    counter_loss_weight: float = field(default=1.0, metadata={"help": "Weight of the counter in the loss."})
+    counter_loss_weight: float = field(default=10.0, metadata={"help": "Weight of the counter in the loss."})
 
 
 def make_parser() -> HfArgumentParser:
@@ -209,6 +212,16 @@ def build_model(model_args: ModelArguments, tokenizer, languages: list[str], sta
     return SignLLMForPoseGeneration(config)
 
 
+def _on_every_process(decision: bool, args) -> bool:
+    """``decision`` of process 0 on every process: clocks differ between processes, and one that stopped a step
+    before the others would leave them waiting in the gradient all-reduce."""
+    if args.world_size <= 1 or not torch.distributed.is_initialized():
+        return decision
+    flag = torch.tensor([float(decision)], device=args.device)
+    torch.distributed.broadcast(flag, src=0)
+    return bool(flag.item())
+
+
 class StopAfter(TrainerCallback):
     """Stop training after ``seconds`` of wall-clock time (time-boxed runs: the quickstart, the ablation).
 
@@ -230,7 +243,7 @@ class StopAfter(TrainerCallback):
         if self.bar is not None:
             self.bar.update(min(round(elapsed), self.bar.total) - self.bar.n)
             self.bar.set_postfix(step=state.global_step, refresh=False)
-        if self.seconds is not None and elapsed > self.seconds:
+        if self.seconds is not None and _on_every_process(elapsed > self.seconds, args):
             control.should_training_stop = True
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -273,6 +286,14 @@ def _with_langgloss(dataset):
     )
 
 
+def _check_langgloss_vocabulary(tokenizer, source) -> None:
+    """A LangGloss model reads whole ``<TAG_gloss>`` tokens; a subword text tokenizer would cut them into pieces."""
+    words = [token for token in tokenizer.get_vocab() if token not in tokenizer.all_special_tokens]
+    if words and not all(token.startswith("<") and token.endswith(">") and "_" in token for token in words[:50]):
+        raise ValueError(f"{source}: not a LangGloss vocabulary (tokens like <ASL_when>); leave --tokenizer out in "
+                         "prompt2langgloss mode and one is built from the corpus")  # fmt: skip
+
+
 def train(data: DataArguments, model_args: ModelArguments, training_args: SignLLMTrainingArguments,
           prompt_stage: PromptStageArguments | None = None, callbacks=None, on_trainer=None) -> dict:  # fmt: skip
     """Train, evaluate and save; returns the final metrics (also in ``output_dir/metrics.json``).
@@ -292,14 +313,25 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
         train_set = _with_langgloss(train_set)
         eval_set = _with_langgloss(eval_set) if eval_set is not None else None
     resume = _checkpoint_to_resume(training_args)
+    saved = model_args.model_name_or_path
+    if saved:  # continuing a saved model: its mode and its vocabulary, or its embeddings read the wrong ids
+        saved_mode = SignLLMConfig.from_pretrained(saved).mode
+        if saved_mode != model_args.mode:
+            raise ValueError(f"{saved} is a {saved_mode!r} model: pass --mode {saved_mode} to continue training it")
     if resume is not None and (Path(resume) / "tokenizer.json").is_file():  # the run's own tokenizer
         tokenizer = AutoTokenizer.from_pretrained(resume)
+    elif saved and (Path(saved) / "tokenizer.json").is_file():
+        if data.tokenizer:
+            logger.warning("--tokenizer %s ignored: %s is trained on its own tokenizer", data.tokenizer, saved)
+        tokenizer = AutoTokenizer.from_pretrained(saved)
     elif data.tokenizer:
         tokenizer = AutoTokenizer.from_pretrained(data.tokenizer)
     elif langgloss:
         if model_args.text_encoder:
             raise ValueError("prompt2langgloss reads LangGloss tokens: a pretrained text encoder does not apply")
         tokenizer = build_langgloss_tokenizer(train_set["langgloss"])
+    if langgloss:
+        _check_langgloss_vocabulary(tokenizer, data.tokenizer or saved)
     elif model_args.text_encoder:
         tokenizer = AutoTokenizer.from_pretrained(model_args.text_encoder)
     else:
@@ -321,6 +353,10 @@ def train(data: DataArguments, model_args: ModelArguments, training_args: SignLL
     if eval_set is not None:
         metrics.update(trainer.evaluate())
     trainer.save_model(training_args.output_dir)
+    stage_one = Path(training_args.output_dir) / "prompt_to_langgloss"
+    if langgloss and (prompt_stage or PromptStageArguments()).prompt_stage_steps <= 0 and stage_one.is_dir():
+        logger.warning("%s is from an earlier run: retrain it (--prompt_stage_steps > 0) if the corpus changed",
+                       stage_one)  # fmt: skip
     if langgloss and (prompt_stage or PromptStageArguments()).prompt_stage_steps > 0:
         metrics |= _train_prompt_stage(prompt_stage or PromptStageArguments(), train_set, eval_set, tokenizer,
                                        training_args)  # fmt: skip
@@ -345,7 +381,7 @@ def _train_prompt_stage(arguments: PromptStageArguments, train_set, eval_set, to
         prompts_per_clip=arguments.prompts_per_clip,
         max_steps=arguments.prompt_stage_steps, seconds=arguments.prompt_stage_seconds,
         batch_size=arguments.prompt_stage_batch_size, learning_rate=arguments.prompt_stage_learning_rate,
-        seed=training_args.seed, progress=not training_args.disable_tqdm,
+        seed=training_args.seed, progress=not training_args.disable_tqdm, use_cpu=training_args.use_cpu,
     )  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .languages import canonical_language, get_language, list_languages
+from .languages import canonical_language, get_language, list_languages, registry_version
 from .prompts import _LOCAL_MENTIONS
 
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")  # letters and digits in any script, inner apostrophes / hyphens
@@ -39,7 +39,7 @@ def langgloss_tag(language: str) -> str:
 
 
 @functools.cache
-def _tag_to_code() -> dict[str, str]:
+def _tag_to_code(version=None) -> dict[str, str]:  # version: registry_version(), the cache key
     return {langgloss_tag(language.code): language.code for language in list_languages()}
 
 
@@ -80,7 +80,7 @@ def split_langgloss(sequence: str) -> list[tuple[str, str]]:
         if match is None:
             raise ValueError(f"{item!r} is not a LangGloss token (<TAG_gloss>, e.g. <ASL_sky>)")
         tag, gloss = match.groups()
-        code = _tag_to_code().get(tag)
+        code = _tag_to_code(registry_version()).get(tag)
         if code is None:
             code = canonical_language(tag)  # raises, naming the unknown tag
         pairs.append((code, gloss))
@@ -96,7 +96,7 @@ def langgloss_language(sequence: str) -> str | None:
 
 
 @functools.cache
-def _mention_patterns() -> list[tuple[re.Pattern, str]]:
+def _mention_patterns(version=None) -> list[tuple[re.Pattern, str]]:  # version: as in _tag_to_code
     codes: dict[str, str] = {}  # a name or abbreviation -> the language it names (the registry decides clashes)
     for language in list_languages():
         for name in (language.paper_name, language.name, *language.aliases):
@@ -115,7 +115,8 @@ def _mention_patterns() -> list[tuple[re.Pattern, str]]:
         before = r"(?<!\w)" if name[0].isascii() and name[0].isalnum() else ""
         after = r"(?!\w)" if name[-1].isascii() and name[-1].isalnum() else ""
         # "Swiss-German Sign Language" and "Swiss German Sign Language" are one name.
-        body = r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", name))
+        # "수어" is also written "한국수어": spaces and hyphens inside a name are optional.
+        body = r"[\s-]*".join(re.escape(part) for part in re.split(r"[\s-]+", name))
         patterns.append((re.compile(before + body + after, flags), code))
     return patterns
 
@@ -125,7 +126,11 @@ def named_languages(prompt: str) -> list[str]:
 
     Longer names win over names inside them: "Swiss German Sign Language" names sgg, not also gsg.
     """
-    matches = [(m.start(), m.end(), code) for pattern, code in _mention_patterns() for m in pattern.finditer(prompt)]
+    matches = [
+        (m.start(), m.end(), code)
+        for pattern, code in _mention_patterns(registry_version())
+        for m in pattern.finditer(prompt)
+    ]
     taken: list[tuple[int, int, str]] = []
     for start, end, code in sorted(matches, key=lambda m: m[0] - m[1]):  # longest first
         if all(end <= s or start >= e for s, e, _ in taken):

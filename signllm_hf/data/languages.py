@@ -80,6 +80,12 @@ def _lookup_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def registry_version() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """A value that changes whenever a language is added or renamed (a cache key for tables built from the
+    registry)."""
+    return tuple((code, language.name, language.aliases) for code, language in _REGISTRY.items())
+
+
 def _add(language: SignLanguage) -> None:
     keys = [language.code, language.name, *language.aliases]
     for key in keys:

@@ -12,6 +12,7 @@ from signllm_hf.data.langgloss import (
     split_langgloss,
     text_to_langgloss,
 )
+from signllm_hf.data.languages import register_language
 from signllm_hf.prompt2langgloss import keep_language, langgloss_pairs, prompt_language, source_text
 from signllm_hf.tokenization_signllm import build_langgloss_tokenizer, train_text_tokenizer
 
@@ -40,6 +41,13 @@ def test_named_languages():
     assert named_languages("'하늘' 한국 수어로 어떻게 해요?") == ["kvk"]
     assert named_languages("first in ASL, then in LSA") == ["ase", "aed"]
     assert named_languages("the Haslach castle is nice") == []  # "asl" inside a word is no language
+    assert named_languages("'하늘' 한국수어로 어떻게 해요?") == ["kvk"]  # written without the space too
+
+
+def test_languages_registered_later_are_named_and_tagged():
+    register_language("qqz", "Test Island Sign Language", aliases=["TISL"])
+    assert named_languages("How do I sign 'hello' in TISL?") == ["qqz"]
+    assert split_langgloss("<TISL_hello>") == [("qqz", "hello")]
 
 
 def test_langgloss_tokenizer_round_trip_and_case(tmp_path):

@@ -64,8 +64,11 @@ def test_the_chained_pipeline(checkpoint, corpus):
     both = signer([row["text"], asl_row["text"]], language=["gsg", "ase"], max_frames=10)
     assert [r["language"] for r in both] == ["gsg", "ase"]
     assert [langgloss_language(r["langgloss"]) for r in both] == ["gsg", "ase"]
-    with pytest.raises(ValueError, match="found nothing to sign"):  # GSL words asked in ASL: no ASL gloss for them
-        signer(row["text"], language="ASL", max_frames=15)
+    try:  # GSL words asked in ASL: ASL glosses or an error, never GSL glosses signed as ASL
+        crossed = signer(row["text"], language="ASL", max_frames=15)
+        assert langgloss_language(crossed["langgloss"]) == "ase" and crossed["language"] == "ase"
+    except ValueError as error:
+        assert "found nothing to sign" in str(error)
     with pytest.raises(ValueError, match="names no sign language"):
         signer("How do I sign this?")
     with pytest.raises(ValueError, match=r"kvk"):
@@ -95,3 +98,19 @@ def test_stage_one_is_required(checkpoint, tmp_path):
     shutil.copytree(checkpoint, broken, ignore=shutil.ignore_patterns("prompt_to_langgloss"))
     with pytest.raises(FileNotFoundError, match="no prompt stage there"):
         pipeline("text-to-pose", model=str(broken))
+
+
+def test_continuing_needs_the_same_mode_and_a_matching_stage_one(checkpoint, corpus, tmp_path, capsys):
+    import shutil
+
+    from signllm_hf.tokenization_signllm import build_langgloss_tokenizer
+
+    arguments = ["train", "--dataset", str(corpus), "--output_dir", str(tmp_path / "m"), "--model_name_or_path",
+                 str(checkpoint), *STAGE2]  # fmt: skip
+    assert main([*arguments, "--mode", "mlsf"]) == 2
+    assert "pass --mode prompt2langgloss" in capsys.readouterr().err
+    stale = tmp_path / "stale"
+    shutil.copytree(checkpoint, stale)
+    build_langgloss_tokenizer(["<ASL_only> <ASL_three> <ASL_words>"]).save_pretrained(stale)  # another vocabulary
+    with pytest.raises(ValueError, match="stage 1 is from an older run"):
+        PromptToLangGloss.from_pretrained(str(stale))

@@ -57,10 +57,10 @@ def test_shipped_configs_parse():
     _, model, training = parsed("tiny_cpu.yaml")
     assert (model.d_model, model.ffn_dim, training.per_device_train_batch_size) == (128, 512, 16)
     assert training.use_cpu and not training.bf16
-    for name in ("base.yaml", "tiny_cpu.yaml"):  # both train with the ablation's choices
+    for name in ("base.yaml", "tiny_cpu.yaml", "prompt2langgloss.yaml"):  # all train with the ablation's winner
         data, model, training = parsed(name, "--bf16", "false")
-        assert model.decoder_input == "position" and model.counter_loss_weight == 10.0
-        assert (training.loss_mode, training.plc) == ("rl", True)
+        assert (model.decoder_input, model.future_prediction, model.counter_loss_weight) == ("frame", 3, 10.0)
+        assert (training.loss_mode, training.plc) == ("mse", False)
 
 
 def test_evaluation_languages_follow_the_training_split(corpus, caplog):
