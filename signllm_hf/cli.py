@@ -288,7 +288,7 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--back-translator", help="a back-translator folder (signllm train-back-translator)")
     evaluate.add_argument("--language", help="language of a Prompt2Sign folder's clips")
-    evaluate.add_argument("--max-clips", type=int)
+    evaluate.add_argument("--max-clips", type=int, help="score a seeded random sample of this many clips")
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--max-frames", type=int, help="generation cap (default: the model's)")
     evaluate.add_argument("--out", help="write the scores here as JSON")

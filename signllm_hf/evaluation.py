@@ -89,7 +89,8 @@ def evaluate_model(
 
     A Prompt2LangGloss model is scored end to end: its prompt stage writes the LangGloss of each clip's text (with
     ``prompts``, of the text wrapped in a held-out prompt template), its pose model signs that. The result then adds
-    ``langgloss``: the prompt stage's scores (the paper's Table 8, see ``langgloss_evaluation``).
+    ``langgloss``: the prompt stage's scores (the paper's Table 8, see ``langgloss_evaluation``). ``max_clips``
+    scores a seeded random sample of the split (the same clips on every call), so every language is represented.
     """
     for folder, what in ((model_dir, "model"), (back_translator, "back-translator")):
         if folder is not None and not (Path(folder) / "config.json").is_file():
@@ -105,8 +106,8 @@ def evaluate_model(
         raise ValueError(f"{dataset}/{split} has no clip in the model's languages {model.config.languages}")
     if len(kept) < len(data):
         logger.warning("%d clip(s) in languages the model lacks are left out", len(data) - len(kept))
-    if max_clips is not None:
-        kept = kept[:max_clips]
+    if max_clips is not None and len(kept) > max_clips:  # a seeded sample: a split's first clips may be one language
+        kept = sorted(np.random.default_rng(0).choice(kept, size=max_clips, replace=False).tolist())
     rows = [data[i] for i in kept]
     inputs, langgloss_result = None, None
     if model.config.mode == "prompt2langgloss":
