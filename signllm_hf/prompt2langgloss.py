@@ -291,6 +291,9 @@ def train_prompt_model(
         callbacks=[StopAfter(seconds, progress=progress), *(callbacks or [])],
     )
     trainer.train()
+    scratch = Path(args.output_dir)
+    if trainer.is_world_process_zero() and scratch.is_dir() and not any(scratch.iterdir()):
+        scratch.rmdir()  # nothing saved there (save_strategy="no"): leave no empty folder in the checkpoint
     stage = PromptToLangGloss(trainer.accelerator.unwrap_model(trainer.model), source_tokenizer, langgloss_tokenizer)
     metrics = {"prompt_stage_steps": trainer.state.global_step}
     if trainer.is_world_process_zero():

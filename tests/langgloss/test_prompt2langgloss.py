@@ -114,3 +114,29 @@ def test_continuing_needs_the_same_mode_and_a_matching_stage_one(checkpoint, cor
     build_langgloss_tokenizer(["<ASL_only> <ASL_three> <ASL_words>"]).save_pretrained(stale)  # another vocabulary
     with pytest.raises(ValueError, match="stage 1 is from an older run"):
         PromptToLangGloss.from_pretrained(str(stale))
+
+
+def test_both_stages_train_under_accelerate_with_two_processes(corpus, tmp_path):
+    """The shipped recipe on two CPU processes (gloo), the prompt stage time-boxed: every process stops at the
+    same step (rank 0's clock decides), so none waits forever in the all-reduce."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recipes = Path(__file__).resolve().parents[2] / "recipes"
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+               str(recipes / "accelerate" / "cpu_ddp.yaml"), "--main_process_port", "29561",
+               str(recipes / "train.py"), "--config", str(recipes / "configs" / "prompt2langgloss.yaml"),
+               "--bf16", "false", "--dataset", str(corpus), "--output_dir", str(out), "--eval_split", "none", *STAGE2,
+               "--prompt_stage_steps", "100000", "--prompt_stage_seconds", "5", "--prompt_stage_d_model", "32",
+               "--prompt_stage_layers", "1"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and 0 < metrics["prompt_stage_steps"] < 100000
+    assert not (out / "prompt_stage_checkpoints").exists()
+    stage = PromptToLangGloss.from_pretrained(str(out))
+    assert len(stage(["zoka"], ["ase"])) == 1
