@@ -38,11 +38,12 @@ from .modeling_signllm import SignLLMForPoseGeneration
 logger = logging.getLogger(__name__)
 
 
-def load_split(dataset: str, split: str, language: str | None = None):
-    """A split of a corpus folder (ours, or Prompt2Sign ``.skels`` files with ``language``)."""
+def load_split(dataset: str, split: str | None, language: str | None = None):
+    """A split of a corpus folder (ours, or Prompt2Sign ``.skels`` files with ``language``); every split, as a
+    ``DatasetDict``, when ``split`` is None."""
     folder = Path(dataset)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such dataset folder")
+        raise FileNotFoundError(f"{folder}: no such corpus folder")
     if (folder / "data").is_dir():
         return load_pose_dataset(folder, split=split)
     if language is None:

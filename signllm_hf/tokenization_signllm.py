@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from .data.langgloss import is_langgloss_token
+
 SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")  # ids 0, 1, 2, 3
 
 
@@ -59,18 +61,7 @@ def train_text_tokenizer(
     if not texts:
         raise ValueError("no text to train a tokenizer on")
     tokenizer.train_from_iterator(texts, trainer=trainer)
-    eos = tokenizer.token_to_id("</s>")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", eos)]
-    )
-    wrapped = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        pad_token="<pad>",
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=max_length,
-    )
+    wrapped = _wrap(tokenizer, max_length)
     extra = list(dict.fromkeys(extra_special_tokens))
     if extra:  # not normalised: a lowercasing tokenizer keeps "<ASL>" as written
         tokens = [AddedToken(token, normalized=False, special=True) for token in extra]
@@ -84,15 +75,20 @@ def build_langgloss_tokenizer(sequences: Iterable[str], max_length: int = 128) -
     vocabulary = sorted({token for sequence in sequences for token in sequence.split()})
     if not vocabulary:
         raise ValueError("no LangGloss token to build a vocabulary from")
-    bad = [token for token in vocabulary if not (token.startswith("<") and token.endswith(">") and "_" in token)]
+    bad = [token for token in vocabulary if not is_langgloss_token(token)]
     if bad:
         raise ValueError(f"not LangGloss tokens (<TAG_gloss>): {bad[:5]}")
     ids = {token: index for index, token in enumerate([*SPECIAL_TOKENS, *vocabulary])}
     tokenizer = Tokenizer(models.WordLevel(vocab=ids, unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()  # no normaliser: case is kept
     tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins tokens with spaces
+    return _wrap(tokenizer, max_length)
+
+
+def _wrap(tokenizer: Tokenizer, max_length: int) -> PreTrainedTokenizerFast:
+    """``</s>`` after every sequence, and the special tokens named for transformers."""
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", ids["</s>"])]
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", tokenizer.token_to_id("</s>"))]
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,

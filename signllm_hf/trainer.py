@@ -33,7 +33,7 @@ from transformers.trainer_utils import EvalLoopOutput, get_last_checkpoint
 
 from .configuration_signllm import SignLLMConfig
 from .data.collator import SignLLMDataCollator
-from .data.dataset import check_pose_columns
+from .data.dataset import add_column, check_pose_columns
 from .metrics.dtw import clip_scores
 from .plc import PriorityLearningChannelSampler
 from .training_args import SignLLMTrainingArguments
@@ -62,14 +62,6 @@ def rl_loss(frame_errors, frame_mask, discount: float = 1.0, weights: torch.Tens
 def weighted_mean_loss(frame_errors, frame_mask, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Frame-weighted mean of per-clip mean errors, each clip weighted by w_i (the masked mean when w = 1)."""
     return rl_loss(frame_errors, frame_mask, 1.0, weights)
-
-
-def _with_sample_index(dataset):
-    # The PLC sampler's updates need each row's index. Adding a column to a selected/shuffled dataset flattens its
-    # indices, which `datasets` cannot do on numpy-formatted Array3D columns: do it unformatted, then format again.
-    indexed = dataset.with_format(None).add_column("sample_index", list(range(len(dataset))))
-    arrays = [name for name in ("pose", "confidence") if name in indexed.column_names]
-    return indexed.with_format("numpy", columns=arrays, output_all_columns=True)
 
 
 class SignLLMTrainer(Trainer):
@@ -104,7 +96,7 @@ class SignLLMTrainer(Trainer):
             if dataset is not None:
                 self._check_dataset(dataset, name, model)
         if train_dataset is not None and "sample_index" not in train_dataset.column_names:
-            train_dataset = _with_sample_index(train_dataset)
+            train_dataset = add_column(train_dataset, "sample_index", list(range(len(train_dataset))))  # for PLC
         super().__init__(model=model, args=args, data_collator=data_collator, train_dataset=train_dataset,
                          eval_dataset=eval_dataset, processing_class=processing_class, **kwargs)  # fmt: skip
         if self.args.eval_generate and self.is_fsdp_enabled:  # generate() would read sharded weights, rank by rank

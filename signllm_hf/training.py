@@ -33,10 +33,10 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .configuration_signllm import DECODER_INPUTS, PRESETS, SignLLMConfig
 from .data.collator import SignLLMDataCollator
-from .data.dataset import compute_pose_stats, frame_counts, load_pose_dataset
-from .data.langgloss import row_langgloss
+from .data.dataset import add_column, compute_pose_stats, frame_counts
+from .data.langgloss import is_langgloss_token, row_langgloss
 from .data.languages import canonical_language
-from .data.prompt2sign import read_prompt2sign
+from .evaluation import load_split
 from .modeling_signllm import SignLLMForPoseGeneration
 from .tokenization_signllm import build_langgloss_tokenizer, train_text_tokenizer
 from .trainer import SignLLMTrainer
@@ -143,14 +143,7 @@ def parse_arguments(argv: list[str] | None = None):
 def load_splits(data: DataArguments):
     """The training and evaluation splits, restricted to ``languages`` and clip counts."""
     folder = Path(data.dataset)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such corpus folder")
-    if (folder / "data").is_dir():
-        splits = load_pose_dataset(folder)
-    else:
-        if data.language is None:
-            raise ValueError(f"{folder} holds .skels files: pass --language (the sign language of its clips)")
-        splits = read_prompt2sign(folder, language=data.language)
+    splits = load_split(data.dataset, None, data.language)
     if data.train_split not in splits:
         raise ValueError(f"{folder} has no {data.train_split!r} split; it has {list(splits)}")
     eval_split = None if data.eval_split in (None, "none") else data.eval_split
@@ -277,19 +270,13 @@ def _with_langgloss(dataset):
     glosses = dataset["gloss"] if "gloss" in dataset.column_names else [""] * len(dataset)
     values = [row_langgloss({"language": code, "text": text, "gloss": gloss})
               for code, text, gloss in zip(columns["language"], columns["text"], glosses)]  # fmt: skip
-    arrays = [name for name in ("pose", "confidence") if name in dataset.column_names]
-    # add_column on a selected, numpy-formatted Array3D dataset fails in `datasets`: add it unformatted.
-    return (
-        dataset.with_format(None)
-        .add_column("langgloss", values)
-        .with_format("numpy", columns=arrays, output_all_columns=True)
-    )
+    return add_column(dataset, "langgloss", values)
 
 
 def _check_langgloss_vocabulary(tokenizer, source) -> None:
     """A LangGloss model reads whole ``<TAG_gloss>`` tokens; a subword text tokenizer would cut them into pieces."""
     words = [token for token in tokenizer.get_vocab() if token not in tokenizer.all_special_tokens]
-    if words and not all(token.startswith("<") and token.endswith(">") and "_" in token for token in words[:50]):
+    if words and not all(is_langgloss_token(token) for token in words[:50]):
         raise ValueError(f"{source}: not a LangGloss vocabulary (tokens like <ASL_when>); leave --tokenizer out in "
                          "prompt2langgloss mode and one is built from the corpus")  # fmt: skip
 

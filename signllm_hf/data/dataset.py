@@ -138,7 +138,7 @@ def pose_dataset_from_rows(rows: Iterable[Mapping], source: str = "row") -> Data
     arrays["confidence"] = _nested_list_column(columns["confidence"], POSE_FEATURES["confidence"])
     arrays["fps"] = pa.array(columns["fps"], pa.float32())
     table = pa.table([arrays[name] for name in POSE_FEATURES], schema=POSE_FEATURES.arrow_schema)
-    return Dataset(table).with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
+    return _numpy_poses(Dataset(table))
 
 
 def pose_dataset_from_generator(generator, gen_kwargs: dict) -> Dataset:
@@ -155,7 +155,7 @@ def pose_dataset_from_generator(generator, gen_kwargs: dict) -> Dataset:
             dataset = Dataset.from_generator(generator, features=POSE_FEATURES, gen_kwargs=gen_kwargs)
     except DatasetGenerationError as error:
         raise (error.__cause__ or error) from None
-    return dataset.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
+    return _numpy_poses(dataset)
 
 
 def check_pose_columns(dataset: Dataset | DatasetDict, needed: Iterable[str] = ("id", "language", "text", "pose")):
@@ -335,5 +335,17 @@ def _split_rank(name: str) -> tuple[int, str]:
     return (SPLIT_ORDER.index(name) if name in SPLIT_ORDER else len(SPLIT_ORDER), name)
 
 
-def _numpy_poses(dataset):
-    return dataset.with_format("numpy", columns=["pose", "confidence"], output_all_columns=True)
+def _numpy_poses(dataset: Dataset | DatasetDict):
+    names = dataset.column_names  # a DatasetDict's: {split: names}
+    present = set().union(*names.values()) if isinstance(names, dict) else set(names)
+    arrays = [name for name in ("pose", "confidence") if name in present]
+    return dataset.with_format("numpy", columns=arrays, output_all_columns=True)
+
+
+def add_column(dataset: Dataset, name: str, values: list) -> Dataset:
+    """``dataset`` with one more column, its poses still numpy arrays.
+
+    ``Dataset.add_column`` on a selected or shuffled dataset flattens its indices, which `datasets` cannot do on
+    numpy-formatted Array3D columns: the column is added to the unformatted dataset, then the format restored.
+    """
+    return _numpy_poses(dataset.with_format(None).add_column(name, values))

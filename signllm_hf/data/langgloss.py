@@ -43,6 +43,11 @@ def _tag_to_code(version=None) -> dict[str, str]:  # version: registry_version()
     return {langgloss_tag(language.code): language.code for language in list_languages()}
 
 
+def is_langgloss_token(token: str) -> bool:
+    """Whether ``token`` has the shape ``<TAG_gloss>`` (its tag is not checked against the registry)."""
+    return _TOKEN.fullmatch(token) is not None
+
+
 def langgloss_token(gloss: str, language: str) -> str:
     """``<TAG_gloss>``; the gloss must be one word (no spaces or angle brackets)."""
     if not gloss or re.search(r"[\s<>]", gloss):
