@@ -10,11 +10,9 @@ from signllm_hf.cli import main
 from signllm_hf.data import load_pose_dataset
 from signllm_hf.data.langgloss import langgloss_language, row_langgloss
 from signllm_hf.prompt2langgloss import PromptToLangGloss, langgloss_evaluation
+from tests.training.helpers import tiny_cli
 
-STAGE2 = ["--d_model", "32", "--ffn_dim", "64", "--attention_heads", "2", "--encoder_layers", "1", "--decoder_layers",
-          "1", "--max_frames", "200", "--per_device_train_batch_size", "4", "--max_steps", "6", "--use_cpu", "true",
-          "--report_to", "none", "--disable_tqdm", "true", "--eval_max_frames", "20", "--max_eval_clips", "4",
-          "--save_strategy", "no"]  # fmt: skip
+STAGE2 = tiny_cli(max_frames=200, eval_max_frames=20)
 STAGE1 = ["--prompt_stage_steps", "500", "--prompt_stage_d_model", "64", "--prompt_stage_layers", "2",
           "--prompt_stage_batch_size", "16", "--prompt_stage_learning_rate", "2e-3", "--prompt_stage_vocab_size",
           "600", "--prompts_per_clip", "4"]  # fmt: skip

@@ -30,3 +30,14 @@ def tiny_args(output_dir, **overrides):
                "use_cpu": True, "save_strategy": "no", "logging_steps": 4, "seed": 0, "disable_tqdm": True,
                "eval_max_frames": 40}  # fmt: skip
     return SignLLMTrainingArguments(output_dir=str(output_dir), **{**options, **overrides})
+
+
+TINY_FLAGS = {"d_model": 32, "ffn_dim": 64, "attention_heads": 2, "encoder_layers": 1, "decoder_layers": 1,
+              "max_frames": 120, "per_device_train_batch_size": 4, "max_steps": 6, "use_cpu": "true",
+              "report_to": "none", "disable_tqdm": "true", "tokenizer_vocab_size": 300, "eval_max_frames": 30,
+              "max_eval_clips": 4, "save_strategy": "no"}  # fmt: skip
+
+
+def tiny_cli(**changes) -> list[str]:
+    """`signllm train` flags of a model that trains in seconds; ``changes`` override or add flags."""
+    return [item for name, value in (TINY_FLAGS | changes).items() for item in (f"--{name}", str(value))]

@@ -13,12 +13,10 @@ import yaml
 from signllm_hf.cli import main
 from signllm_hf.evaluation import format_table, load_split
 from signllm_hf.training import DataArguments, load_splits, parse_arguments
+from tests.training.helpers import tiny_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--d_model", "32", "--ffn_dim", "64", "--attention_heads", "2", "--encoder_layers", "1", "--decoder_layers",
-        "1", "--max_frames", "120", "--per_device_train_batch_size", "4", "--max_steps", "6", "--use_cpu", "true",
-        "--report_to", "none", "--disable_tqdm", "true", "--tokenizer_vocab_size", "300", "--eval_max_frames", "30",
-        "--max_eval_clips", "4", "--save_strategy", "no"]  # fmt: skip
+TINY = tiny_cli()
 
 
 @pytest.fixture(scope="module")
