@@ -24,7 +24,10 @@ def test_quickstart_writes_the_gif_the_pose_and_the_scores(tmp_path, capsys):
     assert pose.ndim == 3 and pose.shape[1:] == (50, 3) and len(pose) >= 1 and np.isfinite(pose).all()
     evaluation = json.loads((workdir / "evaluation.json").read_text())
     assert evaluation["clips"] == 6 and evaluation["dtw"] > 0
-    assert 0 <= evaluation["back_translation"]["bleu1"] <= 100
+    for name in ("bleu1", "bleu4", "chrf"):  # the printed table is the saved evaluation
+        generated = evaluation["back_translation"][name]
+        reference = evaluation["back_translation_of_references"][name]
+        assert 0 <= generated <= 100 and f"| {name} | {generated:.2f} | {reference:.2f} |" in printed
     metrics = json.loads((workdir / "signer" / "metrics.json").read_text())
     assert metrics["model"].endswith("-M") and metrics["train_runtime"] < 60  # the budget stopped it
 
