@@ -7,13 +7,17 @@ For exact lengths the counter head is pinned to a constant -1, so no stop rule f
 the asked number of frames (the work per frame does not depend on the weights). Real time = 25 fps.
 
 Batch-1 decoding is bound by memory bandwidth: every frame reads all decoder weights (about 29 MB for Base in
-float32), which overflow the caches of a small CPU. bfloat16 halves the bytes but this CPU computes it no faster;
-int8 dynamic quantisation (torch.ao, deprecated) reached 2.5x on the same machine but is not offered for that reason.
+float32). float16 halves the bytes and PyTorch's CPU float16 matrix-vector kernels are fast, so a model loaded with
+``dtype=torch.float16`` generates about twice as fast on a CPU (attention stays in float32 there; see
+``SignLLMAttention``) for one text at a time. For batches of texts (matrix-matrix products) bfloat16 is the fast one
+on a CPU with AVX-512 BF16, and float16 falls behind float32. The "max abs diff" column is the largest difference
+from the float32 frames (normalised units) over the whole clip, feedback included.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -25,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration  # noqa: E402
 
 
-def timed_generate(model, frames: int, use_cache: bool, repeats: int, batch: int = 1) -> float:
+def timed_generate(model, frames: int, use_cache: bool, repeats: int, batch: int = 1):
+    """Best wall time over ``repeats`` and the generated (normalised) frames."""
     ids = torch.arange(3, 19)[None].repeat(batch, 1)  # 16-token texts
     best = float("inf")
     for _ in range(repeats):
@@ -33,7 +38,7 @@ def timed_generate(model, frames: int, use_cache: bool, repeats: int, batch: int
         out = model.generate(ids, language="ase", max_frames=frames, use_cache=use_cache)
         best = min(best, time.perf_counter() - started)
         assert out.lengths.tolist() == [frames] * batch
-    return best
+    return best, out.frames
 
 
 def main() -> None:
@@ -43,34 +48,45 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float16", "bfloat16"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    config = SignLLMConfig.from_preset(args.preset, vocab_size=8000, languages=["ase"], max_frames=max(args.lengths))
+    # future_prediction=3 as trained by default (ModelArguments): generation skips those outputs.
+    config = SignLLMConfig.from_preset(args.preset, vocab_size=8000, languages=["ase"], max_frames=max(args.lengths),
+                                       future_prediction=3)  # fmt: skip
     model = SignLLMForPoseGeneration(config).eval()
     with torch.no_grad():  # never stop early: the counter is always -1
         for group in model.groups.values():
             group.decoder.counter_head.weight.zero_()
             group.decoder.counter_head.bias.fill_(-1.0)
-    timed_generate(model, 10, True, 1)  # warm-up
+    models = {name: copy.deepcopy(model).to(getattr(torch, name)) for name in args.dtypes}
+    for each in models.values():
+        timed_generate(each, 10, True, 1)  # warm-up
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), preset {args.preset}, batch 1\n")
-    print("| frames | cache | seconds | frames/s | x real time (25 fps) | ms / frame |")
-    print("|---|---|---|---|---|---|")
+    print("| frames | dtype | cache | seconds | frames/s | x real time (25 fps) | ms / frame | max abs diff |")
+    print("|---|---|---|---|---|---|---|---|")
     for frames in args.lengths:
-        for use_cache in (True, False):
-            seconds = timed_generate(model, frames, use_cache, args.repeats if use_cache else 1)
-            print(f"| {frames} | {'yes' if use_cache else 'no'} | {seconds:.2f} | {frames / seconds:.0f} | "
-                  f"{frames / seconds / 25:.1f} | {1000 * seconds / frames:.2f} |")  # fmt: skip
+        reference = None
+        for name, each in models.items():
+            for use_cache in (True, False) if name == "float32" else (True,):
+                seconds, out = timed_generate(each, frames, use_cache, args.repeats if use_cache else 1)
+                reference = out if reference is None else reference
+                diff = (out - reference).abs().max().item()
+                cache = "yes" if use_cache else "no"
+                print(f"| {frames} | {name} | {cache} | {seconds:.2f} | {frames / seconds:.0f} | "
+                      f"{frames / seconds / 25:.1f} | {1000 * seconds / frames:.2f} | {diff:.4f} |")  # fmt: skip
 
-    # Batch-1 decoding reads every decoder weight (~29 MB for Base in float32) per frame: memory-bound. Texts
-    # generated together share those reads, so throughput grows with the batch.
-    print("\n| batch | frames each | seconds | frames/s (all sequences) | x real time |")
-    print("|---|---|---|---|---|")
+    # Texts generated together share the weight reads, so throughput grows with the batch.
+    print("\n| batch | dtype | frames each | seconds | frames/s (all sequences) | x real time |")
+    print("|---|---|---|---|---|---|")
     for batch in args.batches:
-        seconds = timed_generate(model, 200, True, args.repeats, batch=batch)
-        print(f"| {batch} | 200 | {seconds:.2f} | {200 * batch / seconds:.0f} | {200 * batch / seconds / 25:.1f} |")
+        for name, each in models.items():
+            seconds, _ = timed_generate(each, 200, True, args.repeats, batch=batch)
+            print(f"| {batch} | {name} | 200 | {seconds:.2f} | {200 * batch / seconds:.0f} | "
+                  f"{200 * batch / seconds / 25:.1f} |")  # fmt: skip
 
     print("\n| preset | d_model | FFN | parameters per language | paper-style name (8 languages, MLSF) |")
     print("|---|---|---|---|---|")

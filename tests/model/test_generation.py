@@ -66,7 +66,7 @@ def _scripted(model, counters):
     script = torch.tensor(counters, dtype=torch.float)
     state = {"step": 0}
 
-    def heads(hidden):
+    def heads(hidden, future=True):
         step = min(state["step"], script.shape[1] - 1)
         state["step"] += 1
         frames = hidden.new_zeros(hidden.shape[0], 1, 151)
@@ -114,8 +114,8 @@ def _ramped_model(rates):
     for group in model.groups.values():
         original, state = group.decoder.heads, {"step": 0}
 
-        def heads(hidden, original=original, state=state):
-            frames, future = original(hidden)
+        def heads(hidden, future=True, original=original, state=state):
+            frames, future = original(hidden, future)
             state["step"] += 1
             frames = frames.clone()
             frames[:, 0, -1] = torch.tensor(rates) * state["step"]

@@ -95,3 +95,16 @@ def test_other_models_are_refused(tmp_path):
     text_tokenizer().save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="needs a SignLLM model, got a 'bert' model"):
         pipeline("text-to-pose", model=str(tmp_path), device="cpu")
+
+
+def test_half_precision_on_the_cpu_follows_float32(model_dir, signer, tmp_path):
+    """float16 is the fast way to generate on a CPU (see benchmarks/generation.py): same poses within rounding."""
+    half = pipeline("text-to-pose", model=str(model_dir), device="cpu", dtype=torch.float16)
+    assert half.model.dtype == torch.float16
+    result = half("the sky is blue", language="ase")
+    reference = signer("the sky is blue", language="ase")
+    assert result["pose"].dtype == np.float32 and result["pose"].shape == reference["pose"].shape
+    np.testing.assert_allclose(result["pose"], reference["pose"], atol=5e-3 * np.abs(reference["pose"]).max())
+    assert main(["generate", str(model_dir), "the sky is blue", "--language", "ase", "--dtype", "float16",
+                 "--out", str(tmp_path / "half.pose")]) == 0  # fmt: skip
+    np.testing.assert_allclose(read_pose_file(tmp_path / "half.pose").pose, result["pose"], atol=1e-4)
