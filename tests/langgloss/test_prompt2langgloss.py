@@ -10,7 +10,7 @@ from signllm_hf.cli import main
 from signllm_hf.data import load_pose_dataset
 from signllm_hf.data.langgloss import langgloss_language, row_langgloss
 from signllm_hf.prompt2langgloss import PromptToLangGloss, langgloss_evaluation
-from tests.training.helpers import tiny_cli
+from tests.training.helpers import tiny_cli, tiny_corpus
 
 STAGE2 = tiny_cli(max_frames=200, eval_max_frames=20)
 STAGE1 = ["--prompt_stage_steps", "500", "--prompt_stage_d_model", "64", "--prompt_stage_layers", "2",
@@ -20,10 +20,7 @@ STAGE1 = ["--prompt_stage_steps", "500", "--prompt_stage_d_model", "64", "--prom
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    out = tmp_path_factory.mktemp("p2lg") / "synthetic"
-    sizes = ["--vocab-size", "8", "--train-sentences", "16", "--dev-sentences", "4", "--test-sentences", "4"]
-    assert main(["corpus", "synthetic", str(out), "--languages", "ase,gsg", *sizes, "--quiet"]) == 0
-    return out
+    return tiny_corpus(tmp_path_factory.mktemp("p2lg") / "synthetic", vocab_size=8, train_sentences=16)
 
 
 @pytest.fixture(scope="module")

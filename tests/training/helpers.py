@@ -17,6 +17,16 @@ def tiny_data():
     return train, dev, train_text_tokenizer(train["text"], vocab_size=300)
 
 
+def tiny_corpus(out, vocab_size: int, train_sentences: int):
+    """A two-language (ase, gsg) synthetic corpus folder built by `signllm corpus synthetic`; returns ``out``."""
+    from signllm_hf.cli import main  # noqa: PLC0415
+
+    sizes = {"vocab-size": vocab_size, "train-sentences": train_sentences, "dev-sentences": 4, "test-sentences": 4}
+    flags = [item for name, value in sizes.items() for item in (f"--{name}", str(value))]
+    assert main(["corpus", "synthetic", str(out), "--languages", "ase,gsg", *flags, "--quiet"]) == 0
+    return out
+
+
 def tiny_model(train, tokenizer, seed=0, **overrides):
     torch.manual_seed(seed)
     options = {"vocab_size": len(tokenizer), "d_model": 32, "ffn_dim": 64, "attention_heads": 2, "encoder_layers": 1,

@@ -13,7 +13,7 @@ import yaml
 from signllm_hf.cli import main
 from signllm_hf.evaluation import format_table, load_split
 from signllm_hf.training import DataArguments, load_splits, parse_arguments
-from tests.training.helpers import tiny_cli
+from tests.training.helpers import tiny_cli, tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = tiny_cli()
@@ -21,10 +21,7 @@ TINY = tiny_cli()
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    out = tmp_path_factory.mktemp("corpus") / "synthetic"
-    sizes = ["--vocab-size", "10", "--train-sentences", "12", "--dev-sentences", "4", "--test-sentences", "4"]
-    assert main(["corpus", "synthetic", str(out), "--languages", "ase,gsg", *sizes, "--quiet"]) == 0
-    return out
+    return tiny_corpus(tmp_path_factory.mktemp("corpus") / "synthetic", vocab_size=10, train_sentences=12)
 
 
 def test_yaml_config_with_command_line_overrides(tmp_path):
