@@ -179,8 +179,6 @@ class SignLLMConfig(PreTrainedConfig):
               f"`decoder_input` must be one of {DECODER_INPUTS}, got {self.decoder_input!r}")  # fmt: skip
         check(self.use_counter or self.decoder_input in ("frame", "pose"),
               f"`decoder_input={self.decoder_input!r}` needs `use_counter=True`")  # fmt: skip
-        check(self.use_counter or self.stop_rule == "threshold" or self.max_frames > 0,
-              "without a counter a clip stops only at `max_frames`")  # fmt: skip
         check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
         check(0 < self.stop_peak <= 1, f"`stop_peak` must be in (0, 1], got {self.stop_peak}")
         check(self.pose_dim % 3 == 0, f"`pose_dim` must be a multiple of 3 (joints x xyz), got {self.pose_dim}")
