@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 USER_ERRORS = (ValueError, KeyError, IndexError, FileNotFoundError, FileExistsError, ImportError)
+DTYPES = ("float32", "float16", "bfloat16")  # --dtype: the weights' precision while generating
 
 
 def _languages(text: str | None) -> list[str] | None:
@@ -126,7 +127,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     result = evaluate_model(args.model_dir, args.dataset, split=args.split, back_translator=args.back_translator,
                             language=args.language, max_clips=args.max_clips, batch_size=args.batch_size,
-                            max_frames=args.max_frames, output=args.out, prompts=args.prompts)  # fmt: skip
+                            max_frames=args.max_frames, output=args.out, prompts=args.prompts,
+                            dtype=args.dtype)  # fmt: skip
     print(format_table(result))
     if args.out:
         print(f"wrote {args.out}")
@@ -297,6 +299,9 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--prompts", action="store_true", help="Prompt2LangGloss: sign each text wrapped in a held-out prompt template"
     )
+    evaluate.add_argument(
+        "--dtype", default="float32", choices=DTYPES, help="the pose model's precision (default float32)"
+    )
     evaluate.set_defaults(func=run_evaluate)
 
     quick = commands.add_parser("quickstart", help="corpus -> trained signer -> GIF -> scores, in ~10 CPU minutes")
@@ -320,7 +325,7 @@ def make_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--dtype",
         default="float32",
-        choices=["float32", "float16", "bfloat16"],
+        choices=DTYPES,
         help="weights' precision; float16 generates about twice as fast on a CPU (default float32)",
     )
     generate.set_defaults(func=run_generate)

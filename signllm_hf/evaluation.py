@@ -85,8 +85,12 @@ def evaluate_model(
     max_frames: int | None = None,
     output: str | None = None,
     prompts: bool = False,
+    dtype: str = "float32",
 ) -> dict:
     """Scores of ``model_dir`` on ``dataset``'s ``split``; written to ``output`` as JSON when given.
+
+    ``dtype`` is the pose model's precision while it generates (``"float16"`` is about twice as fast for Base on a
+    CPU; scoring it here shows what that costs in quality).
 
     A Prompt2LangGloss model is scored end to end: its prompt stage writes the LangGloss of each clip's text (with
     ``prompts``, of the text wrapped in a held-out prompt template), its pose model signs that. The result then adds
@@ -99,7 +103,9 @@ def evaluate_model(
                 f"{folder}: no {what} folder there (config.json + weights, as save_pretrained writes them; "
                 f"download a Hub model first, e.g. `hf download ID --local-dir DIR`)"
             )
-    model = SignLLMForPoseGeneration.from_pretrained(model_dir).eval()
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise ValueError(f"`dtype` must be 'float32', 'float16' or 'bfloat16', got {dtype!r}")
+    model = SignLLMForPoseGeneration.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     data = load_split(dataset, split, language)
     kept = [i for i, code in enumerate(data["language"]) if code in model.config.languages]
@@ -133,7 +139,7 @@ def evaluate_model(
         poses, counters = generate_split(model, tokenizer, rows, batch_size, max_frames, texts=inputs)
     references = [np.asarray(row["pose"]) for row in rows]
     result = {"model": str(model_dir), "paper_name": model.paper_name(), "dataset": str(dataset), "split": split,
-              "clips": len(rows)} | dtw_scores(references, poses, counters)  # fmt: skip
+              "dtype": dtype, "clips": len(rows)} | dtw_scores(references, poses, counters)  # fmt: skip
     if langgloss_result is not None:
         result["input"] = "prompts (held-out templates)" if prompts else "text"
         result["langgloss"] = langgloss_result

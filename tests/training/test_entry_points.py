@@ -89,6 +89,12 @@ def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
     assert {"bleu1", "bleu4", "rouge_l", "chrf", "wer"} <= set(scores["back_translation"])
     assert "back_translation_of_references" in scores and "| bleu4 |" in printed
     assert format_table(scores).splitlines()[0] == "| metric | generated | references |"
+    # float16 generation (the fast one for Base on a CPU) scores the same clips within rounding.
+    assert main(["evaluate", str(tmp_path / "signer"), str(corpus), "--split", "test", "--max-clips", "4",
+                 "--max-frames", "20", "--dtype", "float16", "--out", str(tmp_path / "half.json")]) == 0  # fmt: skip
+    half = json.loads((tmp_path / "half.json").read_text())
+    assert half["clips"] == 4 and half["dtype"] == "float16" and scores["dtype"] == "float32"
+    assert abs(half["dtw"] - scores["dtw"]) < 0.01 * scores["dtw"]
 
 
 def test_training_errors_are_one_line(corpus, tmp_path, capsys):
