@@ -37,10 +37,10 @@ from transformers import TrainerCallback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from signllm_hf.back_translation import train_back_translator  # noqa: E402
 from signllm_hf.evaluation import evaluate_model  # noqa: E402
 from signllm_hf.training import DataArguments, ModelArguments, train  # noqa: E402
-from signllm_hf.training_args import SignLLMTrainingArguments  # noqa: E402
+from signllm_hf.training.arguments import SignLLMTrainingArguments  # noqa: E402
+from signllm_hf.training.back_translator import train_back_translator  # noqa: E402
 
 # (model options, training options). The paper's rows use Progressive Transformers' default decoder input (the
 # previous frame), the one its Gaussian noise applies to; the last rows vary the decoder input (SignLLMConfig).
@@ -88,9 +88,15 @@ class DTWCurve(TrainerCallback):
 
     def evaluate(self, step: int, seconds: float) -> None:
         metrics = self.trainer.evaluate()
-        self.points.append({"seconds": round(seconds, 1), "step": step, "dtw": metrics["eval_dtw"],
-                            "dtw_mje": metrics["eval_dtw_mje"],
-                            "length_error": metrics["eval_length_error"]})  # fmt: skip
+        self.points.append(
+            {
+                "seconds": round(seconds, 1),
+                "step": step,
+                "dtw": metrics["eval_dtw"],
+                "dtw_mje": metrics["eval_dtw_mje"],
+                "length_error": metrics["eval_length_error"],
+            }
+        )
 
 
 def time_to_reach(points: list[dict], target: float) -> float | None:
@@ -109,22 +115,52 @@ def time_to_reach(points: list[dict], target: float) -> float | None:
 def run(name: str, model_options: dict, training_options: dict, corpus: str, out: Path, args) -> dict:
     curve = DTWCurve(args.eval_every, args.minutes * 60)
     training = SignLLMTrainingArguments(
-        output_dir=str(out / name), max_steps=1_000_000, per_device_train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate, warmup_steps=50, lr_scheduler_type="constant_with_warmup",
-        eval_strategy="no", save_strategy="no", report_to=[], disable_tqdm=True, use_cpu=True, seed=args.seed,
-        eval_max_frames=args.max_frames, logging_steps=1_000_000, **training_options,
-    )  # fmt: skip
-    data = DataArguments(dataset=corpus, languages=args.languages, max_eval_clips=args.eval_clips,
-                         tokenizer_vocab_size=args.vocab)  # fmt: skip
-    model = ModelArguments(preset="base", d_model=args.width, ffn_dim=4 * args.width, attention_heads=4,
-                           max_frames=args.max_frames, counter_loss_weight=10.0, **model_options)  # fmt: skip
-    final = train(data, model, training, callbacks=[curve],
-                  on_trainer=lambda trainer: setattr(curve, "trainer", trainer))  # fmt: skip
-    curve.points.append({"seconds": round(curve.trained_seconds, 1), "step": curve.trainer.state.global_step,
-                         "dtw": final["eval_dtw"], "dtw_mje": final["eval_dtw_mje"],
-                         "length_error": final["eval_length_error"]})  # fmt: skip
-    return {"name": name, "points": curve.points, "steps": curve.points[-1]["step"],
-            "seconds": curve.points[-1]["seconds"]}  # fmt: skip
+        output_dir=str(out / name),
+        max_steps=1_000_000,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_steps=50,
+        lr_scheduler_type="constant_with_warmup",
+        eval_strategy="no",
+        save_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        use_cpu=True,
+        seed=args.seed,
+        eval_max_frames=args.max_frames,
+        logging_steps=1_000_000,
+        **training_options,
+    )
+    data = DataArguments(
+        dataset=corpus, languages=args.languages, max_eval_clips=args.eval_clips, tokenizer_vocab_size=args.vocab
+    )
+    model = ModelArguments(
+        preset="base",
+        d_model=args.width,
+        ffn_dim=4 * args.width,
+        attention_heads=4,
+        max_frames=args.max_frames,
+        counter_loss_weight=10.0,
+        **model_options,
+    )
+    final = train(
+        data, model, training, callbacks=[curve], on_trainer=lambda trainer: setattr(curve, "trainer", trainer)
+    )
+    curve.points.append(
+        {
+            "seconds": round(curve.trained_seconds, 1),
+            "step": curve.trainer.state.global_step,
+            "dtw": final["eval_dtw"],
+            "dtw_mje": final["eval_dtw_mje"],
+            "length_error": final["eval_length_error"],
+        }
+    )
+    return {
+        "name": name,
+        "points": curve.points,
+        "steps": curve.points[-1]["step"],
+        "seconds": curve.points[-1]["seconds"],
+    }
 
 
 def main() -> None:
@@ -151,9 +187,17 @@ def main() -> None:
 
     judge = out / "back-translator"
     if not (judge / "config.json").is_file():
-        train_back_translator(args.corpus, str(judge), languages=args.languages, max_steps=1_000_000,
-                              seconds=args.judge_minutes * 60, d_model=192, layers=2, max_frames=args.max_frames,
-                              progress=False)  # fmt: skip
+        train_back_translator(
+            args.corpus,
+            str(judge),
+            languages=args.languages,
+            max_steps=1_000_000,
+            seconds=args.judge_minutes * 60,
+            d_model=192,
+            layers=2,
+            max_frames=args.max_frames,
+            progress=False,
+        )
     names = args.only.split(",") if args.only else list(CONFIGURATIONS)
     unknown = sorted(set(names) - set(CONFIGURATIONS))
     if unknown:
@@ -170,8 +214,14 @@ def main() -> None:
             continue
         model_options, training_options = CONFIGURATIONS[name]
         result = run(name, model_options, training_options, args.corpus, out, args)
-        scores = evaluate_model(str(out / name), args.corpus, split="dev", back_translator=str(judge),
-                                max_clips=args.eval_clips, max_frames=args.max_frames)  # fmt: skip
+        scores = evaluate_model(
+            str(out / name),
+            args.corpus,
+            split="dev",
+            back_translator=str(judge),
+            max_clips=args.eval_clips,
+            max_frames=args.max_frames,
+        )
         result["back_translation"] = scores["back_translation"]
         result["back_translation_of_references"] = scores["back_translation_of_references"]
         results.append(result)
@@ -179,10 +229,14 @@ def main() -> None:
 
     baseline = next((r for r in results if r["name"] == "base"), results[0])
     target = baseline["points"][-1]["dtw"]
-    print(f"corpus {args.corpus}, {args.minutes:g} min per configuration, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads\n")  # fmt: skip
-    print("| configuration | steps | final DTW | final DTW-MJE | length error | time to baseline's final DTW | "
-          "BLEU-1 | BLEU-4 | ROUGE-L | chrF |")  # fmt: skip
+    print(
+        f"corpus {args.corpus}, {args.minutes:g} min per configuration, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads\n"
+    )
+    print(
+        "| configuration | steps | final DTW | final DTW-MJE | length error | time to baseline's final DTW | "
+        "BLEU-1 | BLEU-4 | ROUGE-L | chrF |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for result in results:
         last = result["points"][-1]
@@ -191,13 +245,17 @@ def main() -> None:
         if reached is not None:
             share = f"{reached:.0f} s ({100 * reached / baseline['seconds']:.0f}%)"
         bt = result["back_translation"]
-        print(f"| {result['name']} | {result['steps']} | {last['dtw']:.3f} | {last['dtw_mje']:.4f} | "
-              f"{last['length_error']:.3f} | {share} | {bt['bleu1']:.1f} | {bt['bleu4']:.1f} | {bt['rouge_l']:.1f} | "
-              f"{bt['chrf']:.1f} |")  # fmt: skip
+        print(
+            f"| {result['name']} | {result['steps']} | {last['dtw']:.3f} | {last['dtw_mje']:.4f} | "
+            f"{last['length_error']:.3f} | {share} | {bt['bleu1']:.1f} | {bt['bleu4']:.1f} | {bt['rouge_l']:.1f} | "
+            f"{bt['chrf']:.1f} |"
+        )
     reference = results[0]["back_translation_of_references"]
-    print(f"\nBack-translation of the reference poses (the judge's ceiling): BLEU-1 {reference['bleu1']:.1f}, "
-          f"BLEU-4 {reference['bleu4']:.1f}, ROUGE-L {reference['rouge_l']:.1f}, "
-          f"chrF {reference['chrf']:.1f}")  # fmt: skip
+    print(
+        f"\nBack-translation of the reference poses (the judge's ceiling): BLEU-1 {reference['bleu1']:.1f}, "
+        f"BLEU-4 {reference['bleu4']:.1f}, ROUGE-L {reference['rouge_l']:.1f}, "
+        f"chrF {reference['chrf']:.1f}"
+    )
     try:
         import matplotlib  # noqa: PLC0415
 
@@ -208,8 +266,12 @@ def main() -> None:
         return
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for result in results:
-        axis.plot([p["seconds"] for p in result["points"]], [p["dtw"] for p in result["points"]], marker="o",
-                  label=result["name"])  # fmt: skip
+        axis.plot(
+            [p["seconds"] for p in result["points"]],
+            [p["dtw"] for p in result["points"]],
+            marker="o",
+            label=result["name"],
+        )
     axis.axhline(target, color="grey", linestyle=":", label="baseline's final DTW")
     axis.set_xlabel("training time (s)")
     axis.set_ylabel("DTW on dev (lower is better)")

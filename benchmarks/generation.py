@@ -54,8 +54,9 @@ def main() -> None:
     torch.manual_seed(0)
 
     # future_prediction=3 as trained by default (ModelArguments): generation skips those outputs.
-    config = SignLLMConfig.from_preset(args.preset, vocab_size=8000, languages=["ase"], max_frames=max(args.lengths),
-                                       future_prediction=3)  # fmt: skip
+    config = SignLLMConfig.from_preset(
+        args.preset, vocab_size=8000, languages=["ase"], max_frames=max(args.lengths), future_prediction=3
+    )
     model = SignLLMForPoseGeneration(config).eval()
     with torch.no_grad():  # never stop early: the counter is always -1
         for group in model.groups.values():
@@ -76,8 +77,10 @@ def main() -> None:
                 reference = out if reference is None else reference
                 diff = (out - reference).abs().max().item()
                 cache = "yes" if use_cache else "no"
-                print(f"| {frames} | {name} | {cache} | {seconds:.2f} | {frames / seconds:.0f} | "
-                      f"{frames / seconds / 25:.1f} | {1000 * seconds / frames:.2f} | {diff:.4f} |")  # fmt: skip
+                print(
+                    f"| {frames} | {name} | {cache} | {seconds:.2f} | {frames / seconds:.0f} | "
+                    f"{frames / seconds / 25:.1f} | {1000 * seconds / frames:.2f} | {diff:.4f} |"
+                )
 
     # Texts generated together share the weight reads, so throughput grows with the batch.
     print("\n| batch | dtype | frames each | seconds | frames/s (all sequences) | x real time |")
@@ -85,8 +88,10 @@ def main() -> None:
     for batch in args.batches:
         for name, each in models.items():
             seconds, _ = timed_generate(each, 200, True, args.repeats, batch=batch)
-            print(f"| {batch} | {name} | 200 | {seconds:.2f} | {200 * batch / seconds:.0f} | "
-                  f"{200 * batch / seconds / 25:.1f} |")  # fmt: skip
+            print(
+                f"| {batch} | {name} | 200 | {seconds:.2f} | {200 * batch / seconds:.0f} | "
+                f"{200 * batch / seconds / 25:.1f} |"
+            )
 
     print("\n| preset | d_model | FFN | parameters per language | paper-style name (8 languages, MLSF) |")
     print("|---|---|---|---|---|")

@@ -32,16 +32,21 @@ sys.path.insert(0, str(ROOT))
 from signllm_hf.conversion.keypoints import find_clips, read_clip  # noqa: E402
 from signllm_hf.conversion.lifting import LiftingBatch, prepare_keypoints, solve_adam, solve_reference  # noqa: E402
 from signllm_hf.conversion.pipeline import ConversionOptions, convert_openpose, to_corpus_units  # noqa: E402
-from signllm_hf.data.synthetic import SyntheticCorpusConfig, generate_synthetic_splits  # noqa: E402
+from signllm_hf.data.corpora.synthetic import SyntheticCorpusConfig, generate_synthetic_splits  # noqa: E402
 
 HOW2SIGN = ROOT / "tests" / "fixtures" / "how2sign_openpose"
 
 
 def synthetic_keypoints(count: int, seed: int, noise: float, drop: float):
     """Known 3D motions (shoulder units) and their noisy 2D projections (x, y in pixels, confidence)."""
-    config = SyntheticCorpusConfig(languages=("ase", "gsg", "kvk"), vocab_size=24,
-                                   train_sentences=max(24, count // 3 + 1), dev_sentences=1, test_sentences=1,
-                                   seed=seed)  # fmt: skip
+    config = SyntheticCorpusConfig(
+        languages=("ase", "gsg", "kvk"),
+        vocab_size=24,
+        train_sentences=max(24, count // 3 + 1),
+        dev_sentences=1,
+        test_sentences=1,
+        seed=seed,
+    )
     rows, _ = generate_synthetic_splits(config)
     truth = [row["pose"] for row in rows["train"][:count]]
     rng = np.random.default_rng(seed)
@@ -129,10 +134,14 @@ def main() -> None:
             errors = error_3d(poses, reference_poses) if reference_poses is not None else None
             error_text = f"{errors[0]:.3f} | {errors[1]:.3f}" if errors else "- | -"
             steps = "1000" if "reference" in method else "stop"
-            print(f"| {name} | {method} | {len(prepared)} | {seconds:.2f} | {len(prepared) / seconds:.2f} | "
-                  f"{objective.mean():.5f} | {extra_ratio} | {error_text} | {steps} |")  # fmt: skip
-        print(f"| {name} | reference, one clip at a time | {single} | {single_seconds:.2f} | {single_rate:.2f} | "
-              f"- | - | - | - | 1000 |")  # fmt: skip
+            print(
+                f"| {name} | {method} | {len(prepared)} | {seconds:.2f} | {len(prepared) / seconds:.2f} | "
+                f"{objective.mean():.5f} | {extra_ratio} | {error_text} | {steps} |"
+            )
+        print(
+            f"| {name} | reference, one clip at a time | {single} | {single_seconds:.2f} | {single_rate:.2f} | "
+            f"- | - | - | - | 1000 |"
+        )
     print()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -149,8 +158,10 @@ def main() -> None:
         print("| whole tool on How2Sign copies | clips | frames | seconds | clips/s | extract s | lift s | export s |")
         print("|---|---|---|---|---|---|---|---|")
         stage = {r.stage: r.seconds for r in reports}
-        print(f"| extract + lift + export | {count} | {frames} | {total:.2f} | {count / total:.2f} | "
-              f"{stage['extract']:.2f} | {stage['lift']:.2f} | {stage['export']:.2f} |")  # fmt: skip
+        print(
+            f"| extract + lift + export | {count} | {frames} | {total:.2f} | {count / total:.2f} | "
+            f"{stage['extract']:.2f} | {stage['lift']:.2f} | {stage['export']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration, SignLLMTrainer, SignLLMTrainingArguments  # noqa: E402
 from signllm_hf.data import SignLLMDataCollator, compute_pose_stats  # noqa: E402
-from signllm_hf.evaluation import load_split  # noqa: E402
+from signllm_hf.data.corpora import load_corpus  # noqa: E402
 from signllm_hf.tokenization_signllm import train_text_tokenizer  # noqa: E402
 
 MODES = {
@@ -62,8 +62,9 @@ class CountingTrainer(SignLLMTrainer):
 
 def build_model(args, tokenizer, languages, stats) -> SignLLMForPoseGeneration:
     torch.manual_seed(0)
-    config = SignLLMConfig.from_preset(args.preset, vocab_size=len(tokenizer), languages=languages,
-                                       max_frames=args.max_frames)  # fmt: skip
+    config = SignLLMConfig.from_preset(
+        args.preset, vocab_size=len(tokenizer), languages=languages, max_frames=args.max_frames
+    )
     config.with_data_statistics(stats)
     return SignLLMForPoseGeneration(config)
 
@@ -88,13 +89,25 @@ def plain_pytorch(model, batches: list[dict], warmup: int) -> tuple[float, int]:
 
 def with_trainer(model, tokenizer, train_set, mode: dict, args, workdir: str) -> float:
     training = SignLLMTrainingArguments(
-        output_dir=workdir, max_steps=args.steps + args.warmup, per_device_train_batch_size=args.batch_size,
-        learning_rate=1e-4, max_grad_norm=1.0, logging_steps=10, save_strategy="no", eval_strategy="no",
-        report_to=[], disable_tqdm=True, use_cpu=True, seed=0, dataloader_num_workers=0, **mode,
-    )  # fmt: skip
+        output_dir=workdir,
+        max_steps=args.steps + args.warmup,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=1e-4,
+        max_grad_norm=1.0,
+        logging_steps=10,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        use_cpu=True,
+        seed=0,
+        dataloader_num_workers=0,
+        **mode,
+    )
     counter = FrameCounter(args.warmup)
-    trainer = CountingTrainer(model=model, args=training, train_dataset=train_set, processing_class=tokenizer,
-                              callbacks=[counter])  # fmt: skip
+    trainer = CountingTrainer(
+        model=model, args=training, train_dataset=train_set, processing_class=tokenizer, callbacks=[counter]
+    )
     trainer.counter = counter
     trainer.train()
     return counter.frames / counter.seconds
@@ -115,11 +128,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         corpus = args.corpus
         if corpus is None:
-            from signllm_hf.data.fingerspelling import build_fingerspelling_corpus  # noqa: PLC0415
+            from signllm_hf.data.corpora.fingerspelling import build_fingerspelling_corpus  # noqa: PLC0415
 
             corpus = str(Path(workdir) / "corpus")
             build_fingerspelling_corpus(corpus, languages=["ase", "gsg", "tsm"], progress=False)
-        train_set = load_split(corpus, "train")
+        train_set = load_corpus(corpus, "train")
         train_set = train_set.filter(lambda row: len(row["pose"]) <= args.max_frames)
         languages = sorted(set(train_set["language"]))
         tokenizer = train_text_tokenizer(train_set["text"], vocab_size=260)
@@ -145,9 +158,11 @@ def main() -> None:
 
     model = build_model(args, tokenizer, languages, stats)
     per_language = sum(p.numel() for p in model.groups[languages[0]].parameters()) / 1e6
-    print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, preset {args.preset} "
-          f"({per_language:.1f}M parameters per language), batch {args.batch_size}, {steps} timed steps, "
-          f"corpus {Path(corpus).name if args.corpus else 'fingerspelling (ase, gsg, tsm)'}\n")  # fmt: skip
+    print(
+        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, preset {args.preset} "
+        f"({per_language:.1f}M parameters per language), batch {args.batch_size}, {steps} timed steps, "
+        f"corpus {Path(corpus).name if args.corpus else 'fingerspelling (ase, gsg, tsm)'}\n"
+    )
     print("| loop | frames/s | steps/s | plain / this |")
     print("|---|---|---|---|")
     mean_frames = sum(int(b["frame_mask"].sum()) for b in batches[args.warmup :]) / steps

@@ -18,7 +18,7 @@ Every field of the YAML config can be overridden on the command line (`--max_ste
 `python recipes/train.py --help` for all of them (data, model and SignLLMTrainingArguments).
 """
 
-from signllm_hf.training import main
+from signllm_hf.training.run import main
 
 if __name__ == "__main__":
     main()

@@ -3,6 +3,11 @@
 Importing the package registers the ``signllm`` model type with ``AutoConfig`` and ``AutoModel`` and the
 ``text-to-pose`` pipeline.
 
+The folders follow the data: ``conversion`` (OpenPose -> 3D) -> ``data`` (skeleton, formats, corpora) -> the model
+(``configuration_/modeling_/tokenization_/pipeline_signllm.py``, the prompt stage) -> ``training`` ->
+``evaluation`` (scores and the judges), with ``metrics`` beside them. Imports point one way, with no cycle:
+``training`` uses ``evaluation`` to score, ``evaluation`` uses the models, the models use ``data``.
+
 Example:
     >>> import signllm_hf
     >>> from transformers import AutoConfig
@@ -15,8 +20,8 @@ from importlib.metadata import PackageNotFoundError, version
 from transformers import AutoConfig, AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .back_translation import SignLLMBackTranslator, SignLLMBackTranslatorConfig
 from .configuration_signllm import SignLLMConfig
+from .evaluation.judges import SignLLMBackTranslator, SignLLMBackTranslatorConfig
 from .modeling_signllm import SignLLMForPoseGeneration, SignLLMGenerationOutput, SignLLMOutput, SignLLMPreTrainedModel
 from .pipeline_signllm import TextToPosePipeline
 
@@ -37,7 +42,7 @@ PIPELINE_REGISTRY.register_pipeline("text-to-pose", pipeline_class=TextToPosePip
 
 # The training classes import transformers' Trainer (and with it accelerate): loaded on first use, so that
 # `import signllm_hf` stays light for inference.
-_LAZY = {"SignLLMTrainer": ".trainer", "SignLLMTrainingArguments": ".training_args"}
+_LAZY = {"SignLLMTrainer": ".training.trainer", "SignLLMTrainingArguments": ".training.arguments"}
 
 
 def __getattr__(name: str):

@@ -41,7 +41,7 @@ def _print_corpus_summary(stats: dict, out_dir: str) -> None:
 
 
 def run_fingerspelling(args: argparse.Namespace) -> int:
-    from .data.fingerspelling import build_fingerspelling_corpus  # noqa: PLC0415 - imports stay lazy per command
+    from .data.corpora.fingerspelling import build_fingerspelling_corpus  # noqa: PLC0415 - imports stay lazy per command
 
     stats = build_fingerspelling_corpus(
         args.out_dir,
@@ -59,7 +59,7 @@ def run_fingerspelling(args: argparse.Namespace) -> int:
 
 
 def run_synthetic(args: argparse.Namespace) -> int:
-    from .data.synthetic import SyntheticCorpusConfig, build_synthetic_corpus  # noqa: PLC0415
+    from .data.corpora.synthetic import SyntheticCorpusConfig, build_synthetic_corpus  # noqa: PLC0415
 
     config = SyntheticCorpusConfig(
         **({"languages": tuple(_languages(args.languages))} if args.languages else {}),
@@ -125,10 +125,19 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_model, format_table  # noqa: PLC0415
 
-    result = evaluate_model(args.model_dir, args.dataset, split=args.split, back_translator=args.back_translator,
-                            language=args.language, max_clips=args.max_clips, batch_size=args.batch_size,
-                            max_frames=args.max_frames, output=args.out, prompts=args.prompts,
-                            dtype=args.dtype)  # fmt: skip
+    result = evaluate_model(
+        args.model_dir,
+        args.dataset,
+        split=args.split,
+        back_translator=args.back_translator,
+        skels_language=args.skels_language,
+        max_clips=args.max_clips,
+        batch_size=args.batch_size,
+        max_frames=args.max_frames,
+        output=args.out,
+        prompts=args.prompts,
+        dtype=args.dtype,
+    )
     print(format_table(result))
     if args.out:
         print(f"wrote {args.out}")
@@ -136,12 +145,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_train_back_translator(args: argparse.Namespace) -> int:
-    from .back_translation import train_back_translator  # noqa: PLC0415
+    from .training.back_translator import train_back_translator  # noqa: PLC0415
 
-    metrics = train_back_translator(args.dataset, args.output_dir, languages=_languages(args.languages),
-                                    max_steps=args.max_steps, seconds=args.seconds, batch_size=args.batch_size,
-                                    learning_rate=args.learning_rate, d_model=args.d_model, layers=args.layers,
-                                    progress=not args.quiet)  # fmt: skip
+    metrics = train_back_translator(
+        args.dataset,
+        args.output_dir,
+        languages=_languages(args.languages),
+        max_steps=args.max_steps,
+        seconds=args.seconds,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        d_model=args.d_model,
+        layers=args.layers,
+        progress=not args.quiet,
+    )
     print(f"wrote {args.output_dir}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "steps"))
     return 0
 
@@ -149,16 +166,32 @@ def run_train_back_translator(args: argparse.Namespace) -> int:
 def run_quickstart(args: argparse.Namespace) -> int:
     from .quickstart import run_quickstart as quickstart  # noqa: PLC0415
 
-    quickstart(args.workdir, word=args.word, language=args.language, languages=tuple(_languages(args.languages)),
-               minutes=args.minutes, eval_clips=args.eval_clips, progress=not args.quiet)  # fmt: skip
+    quickstart(
+        args.workdir,
+        word=args.word,
+        language=args.language,
+        languages=tuple(_languages(args.languages)),
+        minutes=args.minutes,
+        eval_clips=args.eval_clips,
+        progress=not args.quiet,
+    )
     return 0
 
 
 def _conversion_options(args: argparse.Namespace):
     from .conversion.pipeline import ConversionOptions  # noqa: PLC0415
 
-    names = ("language", "split", "fps", "text_path", "gloss_path", "max_missing_fraction", "solver", "skels_variant",
-             "tolerance")  # fmt: skip
+    names = (
+        "language",
+        "split",
+        "fps",
+        "text_path",
+        "gloss_path",
+        "max_missing_fraction",
+        "solver",
+        "skels_variant",
+        "tolerance",
+    )
     given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     return ConversionOptions(**given, progress=not args.quiet)
 
@@ -221,15 +254,24 @@ def _add_convert_parsers(commands) -> None:
             parser.add_argument("--language", default="ase", help="sign language of the clips (default ase)")
             parser.add_argument("--split", default="train", help="split of the clips (default train)")
             parser.add_argument("--fps", type=float, default=25.0, help="frame rate of the videos (default 25)")
-            parser.add_argument("--max-missing-fraction", type=float, help="skip clips with more frames without a "
-                                "person than this (default 0.5)")  # fmt: skip
+            parser.add_argument(
+                "--max-missing-fraction",
+                type=float,
+                help="skip clips with more frames without a person than this (default 0.5)",
+            )
         if stage in ("openpose", "lift"):
             parser.add_argument("--solver", choices=["adam", "reference"], help="adam (default) or reference")
-            parser.add_argument("--tolerance", type=float, help="adam: stop below this relative improvement per 10 "
-                                "steps (default 0.01)")  # fmt: skip
+            parser.add_argument(
+                "--tolerance",
+                type=float,
+                help="adam: stop below this relative improvement per 10 steps (default 0.01)",
+            )
         if stage in ("openpose", "export"):
-            parser.add_argument("--skels-variant", choices=["progressive_transformers", "prompt2sign"],
-                                help=".skels variant to write (default progressive_transformers)")  # fmt: skip
+            parser.add_argument(
+                "--skels-variant",
+                choices=["progressive_transformers", "prompt2sign"],
+                help=".skels variant to write (default progressive_transformers)",
+            )
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
         parser.set_defaults(func=run_convert)
 
@@ -271,7 +313,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "train", add_help=False, help="train a SignLLM model (signllm train --help for every option)"
-    )  # parsed by signllm_hf.training, see main()
+    )  # parsed by signllm_hf.training.run, see main()
 
     back = commands.add_parser("train-back-translator", help="train the pose -> text judge of back-translation")
     back.add_argument("dataset", help="corpus folder (signllm corpus / convert output)")
@@ -288,10 +330,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="DTW and back-translation scores of a model on a corpus split")
     evaluate.add_argument("model_dir")
-    evaluate.add_argument("dataset", help="corpus folder (ours, or Prompt2Sign .skels files with --language)")
+    evaluate.add_argument("dataset", help="corpus folder (ours, or Prompt2Sign .skels files with --skels-language)")
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--back-translator", help="a back-translator folder (signllm train-back-translator)")
-    evaluate.add_argument("--language", help="language of a Prompt2Sign folder's clips")
+    evaluate.add_argument("--skels-language", help="the sign language of a Prompt2Sign (.skels) folder's clips")
     evaluate.add_argument("--max-clips", type=int, help="score a seeded random sample of this many clips")
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--max-frames", type=int, help="generation cap (default: the model's)")
@@ -357,7 +399,7 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:  # the training entry point has its own (HfArgumentParser) options
-        from .training import main as train_main  # noqa: PLC0415
+        from .training.run import main as train_main  # noqa: PLC0415
 
         traceback = "--traceback" in argv
         try:

@@ -23,13 +23,16 @@ from transformers import PreTrainedConfig
 
 try:  # the registry resolves "GSL" -> "gsg"; without the package (the Hub route) codes are taken as written
     from signllm_hf.data.languages import canonical_language as _registry_language
+    from signllm_hf.data.skeleton import FRAME_SIZE as POSE_DIM
 except ImportError:  # pragma: no cover - exercised by the trust_remote_code test in a bare environment
     _registry_language = None
+    POSE_DIM = 150  # signllm_hf.data.skeleton.FRAME_SIZE: 50 joints x (x, y, z)
 
 
-def _canonical_language(code: str) -> str:
-    """The registry's code; a well-formed code it does not know (registered at run time when the model was made,
-    or unknown here) is kept as written rather than making a saved model unloadable."""
+def model_language(code: str) -> str:
+    """The one rule for a model's languages, used by the config and the model alike: the registry's code for a
+    code, alias or name; a well-formed ISO 639-3 code it does not know (registered at run time when the model was
+    made, or unknown here) is kept as written, so that a saved model stays loadable and usable everywhere."""
     if _registry_language is None:
         return code.strip().lower()
     try:
@@ -42,7 +45,6 @@ def _canonical_language(code: str) -> str:
 
 
 logger = logging.getLogger(__name__)
-POSE_DIM = 150  # 50 joints x (x, y, z)
 # The paper's Setup: Base = 2 + 2 layers, 4 heads, width 512 / FFN 2048; Large and Super scale the widths 2x and 4x.
 PRESETS = {
     "base": {"d_model": 512, "ffn_dim": 2048, "encoder_layers": 2, "decoder_layers": 2, "attention_heads": 4},
@@ -151,7 +153,7 @@ class SignLLMConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         if kwargs.pop("just_counter", False):  # Progressive Transformers' name
             self.decoder_input = "counter"
-        self.languages = list(dict.fromkeys(_canonical_language(code) for code in self.languages))
+        self.languages = list(dict.fromkeys(model_language(code) for code in self.languages))
         self._validate()
         super().__post_init__(**kwargs)
 
@@ -163,8 +165,10 @@ class SignLLMConfig(PreTrainedConfig):
         check(self.mode in MODES, f"`mode` must be one of {MODES}, got {self.mode!r}")
         check(len(self.languages) > 0, "`languages` must name at least one sign language")
         heads = self.attention_heads
-        check(self.d_model > 0 and heads > 0 and self.d_model % heads == 0,
-              f"`d_model` ({self.d_model}) must be a positive multiple of `attention_heads` ({heads})")  # fmt: skip
+        check(
+            self.d_model > 0 and heads > 0 and self.d_model % heads == 0,
+            f"`d_model` ({self.d_model}) must be a positive multiple of `attention_heads` ({heads})",
+        )
         for name in ("encoder_layers", "decoder_layers", "ffn_dim", "vocab_size", "max_text_length", "pose_dim"):
             check(getattr(self, name) > 0, f"`{name}` must be > 0, got {getattr(self, name)}")
         check(self.max_frames > 0, f"`max_frames` must be > 0, got {self.max_frames}")
@@ -175,18 +179,24 @@ class SignLLMConfig(PreTrainedConfig):
         check(self.stop_rule in STOP_RULES, f"`stop_rule` must be one of {STOP_RULES}, got {self.stop_rule!r}")
         check(0 < self.stop_threshold <= 1, f"`stop_threshold` must be in (0, 1], got {self.stop_threshold}")
         check(self.fps > 0, f"`fps` must be > 0, got {self.fps}")
-        check(self.decoder_input in DECODER_INPUTS,
-              f"`decoder_input` must be one of {DECODER_INPUTS}, got {self.decoder_input!r}")  # fmt: skip
-        check(self.use_counter or self.decoder_input in ("frame", "pose"),
-              f"`decoder_input={self.decoder_input!r}` needs `use_counter=True`")  # fmt: skip
+        check(
+            self.decoder_input in DECODER_INPUTS,
+            f"`decoder_input` must be one of {DECODER_INPUTS}, got {self.decoder_input!r}",
+        )
+        check(
+            self.use_counter or self.decoder_input in ("frame", "pose"),
+            f"`decoder_input={self.decoder_input!r}` needs `use_counter=True`",
+        )
         check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
         check(0 < self.stop_peak <= 1, f"`stop_peak` must be in (0, 1], got {self.stop_peak}")
         check(self.pose_dim % 3 == 0, f"`pose_dim` must be a multiple of 3 (joints x xyz), got {self.pose_dim}")
         for name in ("pose_mean", "pose_std"):
             values = getattr(self, name)
             size = None if values is None else len(values)
-            check(values is None or size == self.pose_dim,
-                  f"`{name}` must hold {self.pose_dim} values (one per pose channel), got {size}")  # fmt: skip
+            check(
+                values is None or size == self.pose_dim,
+                f"`{name}` must hold {self.pose_dim} values (one per pose channel), got {size}",
+            )
             check(values is None or all(math.isfinite(v) for v in values), f"`{name}` contains NaN/inf")
         check(self.pose_std is None or min(self.pose_std) > 0, "`pose_std` values must be > 0")
         check(self.preset is None or self.preset in PRESETS, f"`preset` must be one of {list(PRESETS)} or None")

@@ -35,15 +35,7 @@ from transformers.activations import ACT2FN
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput
 
-from .configuration_signllm import SignLLMConfig
-
-try:  # aliases ("GSL" -> "gsg") when signllm-hf is installed; exact codes otherwise (the Hub route)
-    from signllm_hf.data.languages import canonical_language as _canonical_language
-except ImportError:  # pragma: no cover
-
-    def _canonical_language(code: str) -> str:
-        return code.strip().lower()
-
+from .configuration_signllm import SignLLMConfig, model_language
 
 logger = logging.getLogger(__name__)
 SHARED_GROUP = "shared"
@@ -351,7 +343,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
     def resolve_language(self, language: str) -> str:
         """The canonical code of ``language`` if this model has it; otherwise a ValueError listing its languages."""
         try:
-            code = _canonical_language(language)
+            code = model_language(language)
         except ValueError:
             code = None
         has_group = self.config.mode != "mlsf" or code in self.groups
@@ -369,7 +361,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         """Add a language (MLSF: a new group, freshly initialised or copied from ``init_from``'s group). Every other
         group is left untouched, bit for bit."""
         try:
-            code = _canonical_language(language)
+            code = model_language(language)
         except ValueError as error:
             raise ValueError(f"cannot add language {language!r}: {error}") from None
         if code in self.config.languages:
@@ -394,8 +386,11 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         from safetensors.torch import save_file  # noqa: PLC0415
 
         state = {k: v.detach().contiguous().cpu() for k, v in self.group_for(language).state_dict().items()}
-        metadata = {"language": self.resolve_language(language), "model_type": "signllm",
-                    "compatibility": json.dumps(self._group_fingerprint(), sort_keys=True)}  # fmt: skip
+        metadata = {
+            "language": self.resolve_language(language),
+            "model_type": "signllm",
+            "compatibility": json.dumps(self._group_fingerprint(), sort_keys=True),
+        }
         save_file(state, str(path), metadata=metadata)
 
     def _group_fingerprint(self) -> dict:
@@ -421,7 +416,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
                 f"{path}: the group was trained with another {', '.join(differing)} than this model's; it would "
                 "produce wrong poses here"
             )
-        code = _canonical_language(language)
+        code = model_language(language)
         if code not in self.config.languages:
             self.add_language(code)
         try:
@@ -463,8 +458,9 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         else:
             encoder.embed_tokens = value
 
-    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None,
-                                **kwargs) -> nn.Embedding:  # fmt: skip
+    def resize_token_embeddings(
+        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, **kwargs
+    ) -> nn.Embedding:
         """Resize every group's token embeddings (new rows initialised, old rows kept, dtype and trainability kept)."""
         if new_num_tokens is None:
             return self.get_input_embeddings()

@@ -65,7 +65,7 @@ class TextToPosePipeline(Pipeline):
             )
         self.prompt_stage = None
         if self.model.config.mode == "prompt2langgloss":
-            from .prompt2langgloss import PromptToLangGloss  # noqa: PLC0415
+            from .modeling_prompt_stage import PromptToLangGloss  # noqa: PLC0415
 
             self.prompt_stage = PromptToLangGloss.from_pretrained(self.model.name_or_path, device=self.device)
 
@@ -93,7 +93,7 @@ class TextToPosePipeline(Pipeline):
         langgloss = None
         if self.prompt_stage is not None:
             from .data.langgloss import named_languages  # noqa: PLC0415
-            from .prompt2langgloss import prompt_language  # noqa: PLC0415
+            from .modeling_prompt_stage import prompt_language  # noqa: PLC0415
 
             languages = self.model.config.languages
             if language is None and len(languages) == 1 and not named_languages(text):  # as in MLSF: its one language
@@ -105,10 +105,16 @@ class TextToPosePipeline(Pipeline):
                     f"found nothing to sign in {text[:80]!r}: put the sentence in quotes, e.g. "
                     f"\"How do I sign 'the sky is blue' in ASL?\", or pass the plain sentence with language="
                 )
-            encoded = self.tokenizer(langgloss, truncation=True, max_length=self.model.config.max_text_length,
-                                     return_tensors="pt")  # fmt: skip
-            return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], "language": code,
-                    "text": text, "langgloss": langgloss}  # fmt: skip
+            encoded = self.tokenizer(
+                langgloss, truncation=True, max_length=self.model.config.max_text_length, return_tensors="pt"
+            )
+            return {
+                "input_ids": encoded["input_ids"],
+                "attention_mask": encoded["attention_mask"],
+                "language": code,
+                "text": text,
+                "langgloss": langgloss,
+            }
         if language is None:
             if len(self.model.config.languages) > 1:
                 raise ValueError(f"pass `language=`: this model signs {self.model.config.languages}")
@@ -118,8 +124,12 @@ class TextToPosePipeline(Pipeline):
         encoded = self.tokenizer(text, truncation=True, max_length=limit, return_tensors="pt")
         if len(self.tokenizer(text)["input_ids"]) > limit:
             logger.warning("the text has more than max_text_length=%d tokens and was truncated: %r", limit, text[:80])
-        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], "language": code,
-                "text": text}  # fmt: skip
+        return {
+            "input_ids": encoded["input_ids"],
+            "attention_mask": encoded["attention_mask"],
+            "language": code,
+            "text": text,
+        }
 
     def _forward(self, inputs, max_frames=None):
         languages = inputs["language"]

@@ -14,19 +14,27 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .back_translation import train_back_translator
+from .data.corpora.fingerspelling import build_fingerspelling_corpus
 from .data.dataset import read_stats
-from .data.fingerspelling import build_fingerspelling_corpus
 from .data.languages import canonical_language
 from .evaluation import evaluate_model, format_table
-from .training import DataArguments, ModelArguments, StopAfter, train
-from .training_args import SignLLMTrainingArguments
+from .training import DataArguments, ModelArguments, SignLLMTrainingArguments, train
+from .training.back_translator import train_back_translator
 
 # The signer: Base's layout (2 + 2 layers, 4 heads) at a quarter of its width (recipes/configs/tiny_cpu.yaml), with
 # the options that made generated lengths follow the words on fingerspelling: a decoder that reads only positions,
 # the counter weighted in the loss, and letters as tokens (a byte-level vocabulary of 260).
-SIGNER = {"preset": "base", "d_model": 128, "ffn_dim": 512, "attention_heads": 4, "dropout": 0.1, "max_frames": 250,
-          "decoder_input": "frame", "future_prediction": 3, "counter_loss_weight": 10.0}  # fmt: skip
+SIGNER = {
+    "preset": "base",
+    "d_model": 128,
+    "ffn_dim": 512,
+    "attention_heads": 4,
+    "dropout": 0.1,
+    "max_frames": 250,
+    "decoder_input": "frame",
+    "future_prediction": 3,
+    "counter_loss_weight": 10.0,
+}
 
 
 def run_quickstart(
@@ -65,31 +73,55 @@ def run_quickstart(
 
     print(f"[2/5] back-translator (poses -> text), {0.22 * budget / 60:.1f} min -> {judge}")
     if not (judge / "config.json").is_file():
-        train_back_translator(str(corpus), str(judge), max_steps=100_000, seconds=0.22 * budget, d_model=192,
-                              layers=2, max_frames=SIGNER["max_frames"], progress=progress)  # fmt: skip
+        train_back_translator(
+            str(corpus),
+            str(judge),
+            max_steps=100_000,
+            seconds=0.22 * budget,
+            d_model=192,
+            layers=2,
+            max_frames=SIGNER["max_frames"],
+            progress=progress,
+        )
 
     print(f"[3/5] SignLLM signer (MLSF, {len(languages)} languages), {0.6 * budget / 60:.1f} min -> {signer}")
     if not (signer / "config.json").is_file():
         args = SignLLMTrainingArguments(
-            output_dir=str(signer), max_steps=100_000, per_device_train_batch_size=16, learning_rate=5e-4,
-            warmup_steps=50, lr_scheduler_type="constant_with_warmup", logging_steps=50, save_strategy="no",
-            eval_strategy="no", report_to=[], disable_tqdm=True, use_cpu=True,
-        )  # fmt: skip
+            output_dir=str(signer),
+            max_steps=100_000,
+            per_device_train_batch_size=16,
+            learning_rate=5e-4,
+            warmup_steps=50,
+            lr_scheduler_type="constant_with_warmup",
+            logging_steps=50,
+            save_strategy="no",
+            eval_strategy="no",
+            report_to=[],
+            disable_tqdm=True,
+            use_cpu=True,
+        )
         data = DataArguments(dataset=str(corpus), eval_split="none", tokenizer_vocab_size=260)
         model = ModelArguments(**SIGNER)
-        train(data, model, args, callbacks=[StopAfter(0.6 * budget, progress=progress)])
+        train(data, model, args, seconds=0.6 * budget, progress=progress)
 
     print(f"[4/5] signing {word!r} in {language}")
     from transformers import pipeline  # noqa: PLC0415 - heavy, only now
 
     signer_pipeline = pipeline("text-to-pose", model=str(signer), device="cpu")
-    result = signer_pipeline(word, language=language, gif_path=workdir / f"{word}.gif",
-                             pose_path=workdir / f"{word}.pose")  # fmt: skip
+    result = signer_pipeline(
+        word, language=language, gif_path=workdir / f"{word}.gif", pose_path=workdir / f"{word}.pose"
+    )
     print(f"      {len(result['pose'])} frames -> {result['gif_path']}, {result['pose_path']}")
 
     print("[5/5] evaluation on the dev split")
-    evaluation = evaluate_model(str(signer), str(corpus), split="dev", back_translator=str(judge),
-                                max_clips=eval_clips, output=str(workdir / "evaluation.json"))  # fmt: skip
+    evaluation = evaluate_model(
+        str(signer),
+        str(corpus),
+        split="dev",
+        back_translator=str(judge),
+        max_clips=eval_clips,
+        output=str(workdir / "evaluation.json"),
+    )
     print(format_table(evaluation))
     print(f"done in {(time.perf_counter() - started) / 60:.1f} min; everything is in {workdir}")
     return evaluation

@@ -21,7 +21,7 @@ def lexicon_dir() -> Path:
     pytest.importorskip(
         "spoken_to_signed", reason="the fingerspelling lexicon needs `pip install signllm-hf[lexicon]`"
     )
-    from signllm_hf.data.fingerspelling import default_lexicon_dir
+    from signllm_hf.data.corpora.fingerspelling import default_lexicon_dir
 
     return default_lexicon_dir()
 
@@ -58,10 +58,16 @@ def how2sign_dir() -> Path:
 
 def known_motion(num_clips: int = 4, seed: int = 0) -> list[np.ndarray]:
     """Known 3D motions on a rigid skeleton (the synthetic corpus's), (T, 50, 3) each."""
-    from signllm_hf.data.synthetic import SyntheticCorpusConfig, generate_synthetic_splits
+    from signllm_hf.data.corpora.synthetic import SyntheticCorpusConfig, generate_synthetic_splits
 
-    config = SyntheticCorpusConfig(languages=("ase",), vocab_size=10, train_sentences=max(num_clips, 8),
-                                   dev_sentences=1, test_sentences=1, seed=seed)  # fmt: skip
+    config = SyntheticCorpusConfig(
+        languages=("ase",),
+        vocab_size=10,
+        train_sentences=max(num_clips, 8),
+        dev_sentences=1,
+        test_sentences=1,
+        seed=seed,
+    )
     rows, _ = generate_synthetic_splits(config)
     return [row["pose"] for row in rows["train"][:num_clips]]
 
@@ -90,8 +96,17 @@ def projected(pose: np.ndarray, pixels: float = 200.0, confidence: float = 0.9) 
     return np.concatenate([xy, np.full(pose.shape[:2] + (1,), confidence)], axis=-1)
 
 
-TINY_OPTIONS = {"vocab_size": 320, "d_model": 32, "ffn_dim": 64, "attention_heads": 2, "encoder_layers": 1,
-                "decoder_layers": 2, "dropout": 0.0, "languages": ["ase", "gsg"], "max_frames": 24}  # fmt: skip
+TINY_OPTIONS = {
+    "vocab_size": 320,
+    "d_model": 32,
+    "ffn_dim": 64,
+    "attention_heads": 2,
+    "encoder_layers": 1,
+    "decoder_layers": 2,
+    "dropout": 0.0,
+    "languages": ["ase", "gsg"],
+    "max_frames": 24,
+}
 
 
 def tiny_config(**overrides):

@@ -10,8 +10,22 @@ from signllm_hf.data import load_pose_dataset, read_pose_file
 
 def test_synthetic_corpus_and_render_commands(tmp_path, capsys):
     out = tmp_path / "syn"
-    args = ["corpus", "synthetic", str(out), "--languages", "ase,DGS", "--vocab-size", "10", "--train-sentences",
-            "10", "--dev-sentences", "2", "--test-sentences", "2", "--quiet"]  # fmt: skip
+    args = [
+        "corpus",
+        "synthetic",
+        str(out),
+        "--languages",
+        "ase,DGS",
+        "--vocab-size",
+        "10",
+        "--train-sentences",
+        "10",
+        "--dev-sentences",
+        "2",
+        "--test-sentences",
+        "2",
+        "--quiet",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "train         20" in printed and "2: ase gsg" in printed

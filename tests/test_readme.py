@@ -48,8 +48,14 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize(
     "section",
-    ["## Install and test", "## Quickstart", "## The model", "## Training", "## Evaluation",
-     "## Convert your own OpenPose output"],
-)  # fmt: skip
+    [
+        "## Install and test",
+        "## Quickstart",
+        "## The model",
+        "## Training",
+        "## Evaluation",
+        "## Convert your own OpenPose output",
+    ],
+)
 def test_readme_has_the_sections_a_newcomer_needs(section):
     assert section in (ROOT / "README.md").read_text(encoding="utf-8")

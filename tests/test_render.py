@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from signllm_hf.data import pose_dataset_from_rows, save_pose_dataset, write_pose_file, write_prompt2sign
+from signllm_hf.data.corpora.synthetic import rest_pose
 from signllm_hf.data.skeleton import JOINT_GROUPS, PoseClip
-from signllm_hf.data.synthetic import rest_pose
 from signllm_hf.render import (
     BACKGROUND,
     MISSING_COLOR,

@@ -149,8 +149,11 @@ def read_openpose_folder(
             present += 1
     if len(layouts) > 1:
         raise SkippedClip(f"{folder.name}: frames mix body layouts {sorted(layouts)}")
-    return _checked(ClipKeypoints(keypoints, layouts.pop() if layouts else "BODY_25", str(folder), count - present),
-                    folder.name, max_missing_fraction)  # fmt: skip
+    return _checked(
+        ClipKeypoints(keypoints, layouts.pop() if layouts else "BODY_25", str(folder), count - present),
+        folder.name,
+        max_missing_fraction,
+    )
 
 
 def read_pose_format_file(

@@ -85,9 +85,11 @@ def weighted_interpolation(values: np.ndarray, weights: np.ndarray, mass: float 
     def window_sum(cumulative, radius):
         low = np.clip(frames - radius, 0, num_frames)
         high = np.clip(frames + radius + 1, 0, num_frames)
-        take = (lambda c, i: np.take_along_axis(c, i, axis=0)) if cumulative.ndim == 2 else (
-            lambda c, i: np.take_along_axis(c, i[..., None].repeat(c.shape[-1], -1), axis=0)
-        )  # fmt: skip
+        take = (
+            (lambda c, i: np.take_along_axis(c, i, axis=0))
+            if cumulative.ndim == 2
+            else (lambda c, i: np.take_along_axis(c, i[..., None].repeat(c.shape[-1], -1), axis=0))
+        )
         return take(cumulative, high) - take(cumulative, low)
 
     # Binary search of the smallest radius in [0, T] whose window mass reaches `mass`, per (frame, joint).

@@ -366,8 +366,14 @@ def export_dataset(out_dir: str | os.PathLike, options: ConversionOptions) -> St
     stamp = (str(store.path), store.path.stat().st_size, store.path.stat().st_mtime_ns)
     splits = {}
     for split in sorted({attributes["split"] for _, attributes in metadata.values()}):
-        arguments = {"store_path": str(store.path), "split": split, "texts": tuple(sorted(texts.items())),
-                     "glosses": tuple(sorted(glosses.items())), "seed": options.seed, "stamp": stamp}  # fmt: skip
+        arguments = {
+            "store_path": str(store.path),
+            "split": split,
+            "texts": tuple(sorted(texts.items())),
+            "glosses": tuple(sorted(glosses.items())),
+            "seed": options.seed,
+            "stamp": stamp,
+        }
         splits[split] = pose_dataset_from_generator(_export_rows, arguments)
         # Lifted poses hold a real value in every joint: no Prompt2Sign "missing" markers.
         write_prompt2sign(splits[split], out_dir, split, variant=options.skels_variant, mark_missing=False)

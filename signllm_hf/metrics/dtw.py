@@ -86,8 +86,11 @@ def clip_scores(reference: np.ndarray, hypothesis: np.ndarray, hypothesis_counte
     hyp = with_counter(hypothesis)
     if hypothesis_counter is not None:
         hyp[:, -1] = np.asarray(hypothesis_counter, np.float64)[: len(hyp)]
-    return {"dtw": pt_dtw(with_counter(reference), hyp), "dtw_mje": dtw_mje(reference, hypothesis),
-            "length_error": abs(len(hypothesis) - len(reference)) / len(reference)}  # fmt: skip
+    return {
+        "dtw": pt_dtw(with_counter(reference), hyp),
+        "dtw_mje": dtw_mje(reference, hypothesis),
+        "length_error": abs(len(hypothesis) - len(reference)) / len(reference),
+    }
 
 
 def dtw_scores(references, hypotheses, hypothesis_counters=None) -> dict[str, float]:

@@ -75,25 +75,63 @@ def _make_bad(folder, mutate):
     [
         (lambda files: files[2].write_text("{not json"), r"_000000000002_keypoints\.json: malformed JSON"),
         (lambda files: [f.write_text(json.dumps({"people": []})) for f in files], r"6 of 6 frames have no person"),
-        (lambda files: files[1].write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 75,
-                                                                    "hand_left_keypoints_2d": [1.0] * 60,
-                                                                    "hand_right_keypoints_2d": [1.0] * 63}]})),
-         r"hand_left_keypoints_2d has 60 values, expected 63"),
-        (lambda files: files[1].write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 75}]})),
-         r"no hand_left_keypoints_2d \(run OpenPose with --hand\)"),
-        (lambda files: files[4].write_text(json.dumps({"people": [{"pose_keypoints_2d": [float("nan")] * 75,
-                                                                    "hand_left_keypoints_2d": [1.0] * 63,
-                                                                    "hand_right_keypoints_2d": [1.0] * 63}]})),
-         r"pose_keypoints_2d contains NaN"),
-        (lambda files: files[0].write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 51,
-                                                                    "hand_left_keypoints_2d": [1.0] * 63,
-                                                                    "hand_right_keypoints_2d": [1.0] * 63}]})),
-         r"pose_keypoints_2d has 51 values, expected 75 or 54"),
+        (
+            lambda files: files[1].write_text(
+                json.dumps(
+                    {
+                        "people": [
+                            {
+                                "pose_keypoints_2d": [1.0] * 75,
+                                "hand_left_keypoints_2d": [1.0] * 60,
+                                "hand_right_keypoints_2d": [1.0] * 63,
+                            }
+                        ]
+                    }
+                )
+            ),
+            r"hand_left_keypoints_2d has 60 values, expected 63",
+        ),
+        (
+            lambda files: files[1].write_text(json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 75}]})),
+            r"no hand_left_keypoints_2d \(run OpenPose with --hand\)",
+        ),
+        (
+            lambda files: files[4].write_text(
+                json.dumps(
+                    {
+                        "people": [
+                            {
+                                "pose_keypoints_2d": [float("nan")] * 75,
+                                "hand_left_keypoints_2d": [1.0] * 63,
+                                "hand_right_keypoints_2d": [1.0] * 63,
+                            }
+                        ]
+                    }
+                )
+            ),
+            r"pose_keypoints_2d contains NaN",
+        ),
+        (
+            lambda files: files[0].write_text(
+                json.dumps(
+                    {
+                        "people": [
+                            {
+                                "pose_keypoints_2d": [1.0] * 51,
+                                "hand_left_keypoints_2d": [1.0] * 63,
+                                "hand_right_keypoints_2d": [1.0] * 63,
+                            }
+                        ]
+                    }
+                )
+            ),
+            r"pose_keypoints_2d has 51 values, expected 75 or 54",
+        ),
         (lambda files: [f.unlink() for f in files[1:]], r"1 frame; a clip needs at least 2 frames"),
         (lambda files: [f.unlink() for f in files], r"no \*_keypoints\.json files \(an empty clip folder\)"),
         (lambda files: files[0].write_text(json.dumps([1, 2])), r"no 'people' list"),
     ],
-)  # fmt: skip
+)
 def test_bad_clips_are_skipped_with_a_reason(tmp_path, mutate, reason):
     folder = _make_bad(tmp_path / "clip", mutate)
     with pytest.raises(SkippedClip, match=reason):
@@ -120,8 +158,11 @@ def test_dwpose_json(tmp_path):
     for t, frame in enumerate(keypoints):
         body = np.zeros((18, 3))
         body[:8] = frame[:8] / [width, height, 1]
-        person = {"pose_keypoints_2d": body.reshape(-1).tolist(), "hand_left_keypoints_2d": None,
-                  "hand_right_keypoints_2d": (frame[29:] / [width, height, 1]).reshape(-1).tolist()}  # fmt: skip
+        person = {
+            "pose_keypoints_2d": body.reshape(-1).tolist(),
+            "hand_left_keypoints_2d": None,
+            "hand_right_keypoints_2d": (frame[29:] / [width, height, 1]).reshape(-1).tolist(),
+        }
         data = {"people": [person], "canvas_width": width, "canvas_height": height}
         (folder / f"{t:04d}_keypoints.json").write_text(json.dumps(data))
     clip = read_openpose_folder(folder)

@@ -43,8 +43,9 @@ def test_weighted_interpolation_matches_the_reference_loop():
     values = rng.normal(size=(40, 6, 2))
     weights = rng.uniform(0, 1, (40, 6)) * (rng.uniform(size=(40, 6)) > 0.5)
     weights[:, 5] = 0  # a joint never seen
-    np.testing.assert_allclose(weighted_interpolation(values, weights), _reference_interpolation(values, weights),
-                               atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        weighted_interpolation(values, weights), _reference_interpolation(values, weights), atol=1e-12
+    )
 
 
 def test_prepare_prunes_low_confidence_frames_and_normalises():
@@ -62,10 +63,15 @@ def test_prepare_prunes_low_confidence_frames_and_normalises():
 def test_initial_estimate_reprojects_reachable_bones_exactly():
     clip = prepare_keypoints(projected(known_motion(1)[0]))
     log_lengths, roots, directions = initial_estimate(clip.targets, clip.weights)
-    positions = forward_kinematics(
-        torch.from_numpy(log_lengths)[None], torch.from_numpy(roots)[None, :, :, None],
-        torch.from_numpy(directions)[None].permute(0, 1, 3, 2),
-    )[0].permute(0, 2, 1).numpy()  # fmt: skip
+    positions = (
+        forward_kinematics(
+            torch.from_numpy(log_lengths)[None],
+            torch.from_numpy(roots)[None, :, :, None],
+            torch.from_numpy(directions)[None].permute(0, 1, 3, 2),
+        )[0]
+        .permute(0, 2, 1)
+        .numpy()
+    )
     assert (directions[..., 2] >= 0).all()  # Algorithm 1: depth non-negative from parent to child
     np.testing.assert_allclose(positions[:, 0, :2], clip.targets[:, 0], atol=2e-3)  # the root sits on the nose
     error = np.linalg.norm(positions[..., :2] - clip.targets, axis=-1)

@@ -92,8 +92,9 @@ def _bad_input_folder(root):
         path.write_text(json.dumps({"people": []}))
     write_openpose_clip(root / "one_frame", projected(motions[0][:1]))
     (root / "empty").mkdir()
-    table = "\n".join(f"{n}\tsentence of {n}" for n in ("good1", "good2", "broken_json", "nobody", "one_frame",
-                                                        "empty", "ghost"))  # fmt: skip
+    table = "\n".join(
+        f"{n}\tsentence of {n}" for n in ("good1", "good2", "broken_json", "nobody", "one_frame", "empty", "ghost")
+    )
     (root / "clips.tsv").write_text(table + "\n", encoding="utf-8")
     return root
 
@@ -101,8 +102,9 @@ def _bad_input_folder(root):
 def test_bad_input_is_skipped_with_reasons_and_the_rest_converts(tmp_path, capsys):
     root = _bad_input_folder(tmp_path / "in")
     out = tmp_path / "out"
-    code = main(["convert", "openpose", str(root), str(out), "--text", str(root / "clips.tsv"), "--quiet",
-                 "--language", "DGS"])  # fmt: skip
+    code = main(
+        ["convert", "openpose", str(root), str(out), "--text", str(root / "clips.tsv"), "--quiet", "--language", "DGS"]
+    )
     printed = capsys.readouterr().out
     assert code == 1  # something was skipped
     summary = json.loads((out / "summary.json").read_text())
@@ -172,8 +174,10 @@ def test_how2sign_style_tables(tmp_path):
     header = "VIDEO_ID\tVIDEO_NAME\tSENTENCE_ID\tSENTENCE_NAME\tSTART_REALIGNED\tEND_REALIGNED\tSENTENCE\n"
     rows = "v1\tvid-1\ts1\tvid_0-1\t0.1\t2.0\tFirst one.\nv1\tvid-1\ts2\tvid_1-1\t2.0\t4.0\tSecond one.\n"
     (tmp_path / "how2sign_realigned_val.csv").write_text(header + rows, encoding="utf-8")  # tabs in a .csv
-    assert read_sentence_table(tmp_path / "how2sign_realigned_val.csv") == {"vid_0-1": "First one.",
-                                                                          "vid_1-1": "Second one."}  # fmt: skip
+    assert read_sentence_table(tmp_path / "how2sign_realigned_val.csv") == {
+        "vid_0-1": "First one.",
+        "vid_1-1": "Second one.",
+    }
     (tmp_path / "both.tsv").write_text("id\tgloss\ttext\na\tHELLO\thello there\n", encoding="utf-8")
     assert read_sentence_table(tmp_path / "both.tsv") == {"a": "hello there"}
     assert read_sentence_table(tmp_path / "both.tsv", kind="gloss") == {"a": "HELLO"}
@@ -250,7 +254,10 @@ def test_a_foreign_dataset_folder_is_not_overwritten(tmp_path):
 
     root = tmp_path / "in"
     write_openpose_clip(root / "clip", projected(known_motion(1)[0][:10]))
-    save_pose_dataset({"train": pose_dataset_from_rows(pose_rows([3]))}, tmp_path / "out" / "dataset",
-                      extra_stats={"builder": "fingerspelling"})  # fmt: skip
+    save_pose_dataset(
+        {"train": pose_dataset_from_rows(pose_rows([3]))},
+        tmp_path / "out" / "dataset",
+        extra_stats={"builder": "fingerspelling"},
+    )
     with pytest.raises(FileExistsError, match="holds a dataset this tool did not write"):
         convert_openpose(root, tmp_path / "out", ConversionOptions(progress=False))

@@ -9,8 +9,10 @@ from tests.conftest import random_pose
 
 
 def _features(lengths):
-    return [{"id": f"c{i}", "pose": random_pose(n, i), "language": "gsg", "text": f"hallo welt {i}"}
-            for i, n in enumerate(lengths)]  # fmt: skip
+    return [
+        {"id": f"c{i}", "pose": random_pose(n, i), "language": "gsg", "text": f"hallo welt {i}"}
+        for i, n in enumerate(lengths)
+    ]
 
 
 def test_padding_mask_and_counter():

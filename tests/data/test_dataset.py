@@ -159,7 +159,7 @@ def test_plain_datasets_are_made_canonical_on_save(tmp_path):
             "text": ["x", "y"],
             "pose": [np.zeros((2, 50, 3))] * 2,
             "extra": [1, 2],
-        }  # fmt: skip
+        }
     )
     loaded = load_pose_dataset(save_pose_dataset({"train": plain}, tmp_path / "c"), split="train")
     assert loaded.features == POSE_FEATURES and loaded["language"] == ["ase", "gsg"]

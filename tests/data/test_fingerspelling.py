@@ -6,7 +6,7 @@ import pytest
 from datasets import load_dataset
 
 from signllm_hf.data import load_pose_dataset, read_stats
-from signllm_hf.data.fingerspelling import (
+from signllm_hf.data.corpora.fingerspelling import (
     FingerspellingLexicon,
     _LetterClips,
     build_fingerspelling_corpus,

@@ -13,11 +13,24 @@ from signllm_hf.data.languages import (
 @pytest.mark.parametrize(
     ("typed", "code"),
     [
-        ("GSL", "gsg"), ("DGS", "gsg"), ("gsg", "gsg"), ("German Sign Language", "gsg"), ("  dgs ", "gsg"),
-        ("ASL", "ase"), ("asl", "ase"), ("DSGS", "sgg"), ("LSF-CH", "ssr"), ("lis-ch", "slf"), ("LSA", "aed"),
-        ("KSL", "kvk"), ("TSL", "tsm"), ("TİD", "tsm"), ("Libras", "bzs"), ("LSF", "fsl"),
+        ("GSL", "gsg"),
+        ("DGS", "gsg"),
+        ("gsg", "gsg"),
+        ("German Sign Language", "gsg"),
+        ("  dgs ", "gsg"),
+        ("ASL", "ase"),
+        ("asl", "ase"),
+        ("DSGS", "sgg"),
+        ("LSF-CH", "ssr"),
+        ("lis-ch", "slf"),
+        ("LSA", "aed"),
+        ("KSL", "kvk"),
+        ("TSL", "tsm"),
+        ("TİD", "tsm"),
+        ("Libras", "bzs"),
+        ("LSF", "fsl"),
     ],
-)  # fmt: skip
+)
 def test_aliases_resolve_to_one_code(typed, code):
     assert canonical_language(typed) == code
 

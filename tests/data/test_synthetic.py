@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from signllm_hf.data import load_pose_dataset, read_stats
-from signllm_hf.data.skeleton import bone_lengths
-from signllm_hf.data.synthetic import (
+from signllm_hf.data.corpora.synthetic import (
     SyntheticCorpusConfig,
     build_synthetic_corpus,
     generate_synthetic_splits,
@@ -14,9 +13,11 @@ from signllm_hf.data.synthetic import (
     rest_pose,
     track_to_pose,
 )
+from signllm_hf.data.skeleton import bone_lengths
 
-TINY = SyntheticCorpusConfig(languages=("ase", "GSL"), vocab_size=16, train_sentences=40, dev_sentences=8,
-                             test_sentences=8)  # fmt: skip
+TINY = SyntheticCorpusConfig(
+    languages=("ase", "GSL"), vocab_size=16, train_sentences=40, dev_sentences=8, test_sentences=8
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +93,9 @@ def test_deterministic_and_seed_sensitive():
 
 
 def test_build_saves_grammar_and_reloads(tmp_path):
-    config = SyntheticCorpusConfig(languages=("kvk",), vocab_size=10, train_sentences=12, dev_sentences=2,
-                                   test_sentences=2)  # fmt: skip
+    config = SyntheticCorpusConfig(
+        languages=("kvk",), vocab_size=10, train_sentences=12, dev_sentences=2, test_sentences=2
+    )
     stats = build_synthetic_corpus(tmp_path / "syn", config, progress=False)
     assert stats["splits"]["train"]["clips"] == 12 and stats["languages"]["kvk"]["grammar"]["sign_order"]
     assert read_stats(tmp_path / "syn")["config"]["vocab_size"] == 10

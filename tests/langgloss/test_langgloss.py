@@ -13,8 +13,9 @@ from signllm_hf.data.langgloss import (
     text_to_langgloss,
 )
 from signllm_hf.data.languages import register_language
-from signllm_hf.prompt2langgloss import keep_language, langgloss_pairs, prompt_language, source_text
+from signllm_hf.modeling_prompt_stage import keep_language, prompt_language, source_text
 from signllm_hf.tokenization_signllm import build_langgloss_tokenizer, train_text_tokenizer
+from signllm_hf.training.prompt_stage import langgloss_pairs
 
 
 def test_tags_and_the_automatic_gloss_marker():
@@ -66,8 +67,9 @@ def test_langgloss_tokenizer_round_trip_and_case(tmp_path):
 
 
 def test_language_tags_are_single_source_tokens():
-    tokenizer = train_text_tokenizer(["<ASL> the sky", "<GSL> am meer"], vocab_size=300,
-                                     extra_special_tokens=["<ASL>", "<GSL>"])  # fmt: skip
+    tokenizer = train_text_tokenizer(
+        ["<ASL> the sky", "<GSL> am meer"], vocab_size=300, extra_special_tokens=["<ASL>", "<GSL>"]
+    )
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("<GSL> Am Meer")["input_ids"])
     assert tokens[0] == "<GSL>" and "<gsl>" not in tokens  # matched as written, before lowercasing
 
@@ -81,8 +83,10 @@ def test_prompt_language_and_pairs(caplog):
     with pytest.raises(ValueError, match=r"several sign languages \['ase', 'gsg'\]"):
         prompt_language("'hello' in ASL or DGS?")
     assert source_text(" hello ", "LSF-CH") == "<LSF-CH> hello"
-    rows = [{"id": "a", "language": "ase", "text": "the sky", "gloss": ""},
-            {"id": "b", "language": "gsg", "text": "der Himmel", "gloss": "HIMMEL"}]  # fmt: skip
+    rows = [
+        {"id": "a", "language": "ase", "text": "the sky", "gloss": ""},
+        {"id": "b", "language": "gsg", "text": "der Himmel", "gloss": "HIMMEL"},
+    ]
     pairs = langgloss_pairs(rows, prompts_per_clip=3)
     assert len(pairs) == 8 and [p["target"] for p in pairs[::4]] == ["<ASL_the> <ASL_sky>", "<GSL_HIMMEL>"]
     assert pairs[0]["source"] == "<ASL> the sky" and all("der Himmel" in p["source"] for p in pairs[4:])

@@ -9,13 +9,27 @@ from transformers import pipeline
 from signllm_hf.cli import main
 from signllm_hf.data import load_pose_dataset
 from signllm_hf.data.langgloss import langgloss_language, row_langgloss
-from signllm_hf.prompt2langgloss import PromptToLangGloss, langgloss_evaluation
+from signllm_hf.evaluation.langgloss import langgloss_evaluation
+from signllm_hf.modeling_prompt_stage import PromptToLangGloss
 from tests.training.helpers import tiny_cli, tiny_corpus
 
 STAGE2 = tiny_cli(max_frames=200, eval_max_frames=20)
-STAGE1 = ["--prompt_stage_steps", "500", "--prompt_stage_d_model", "64", "--prompt_stage_layers", "2",
-          "--prompt_stage_batch_size", "16", "--prompt_stage_learning_rate", "2e-3", "--prompt_stage_vocab_size",
-          "600", "--prompts_per_clip", "4"]  # fmt: skip
+STAGE1 = [
+    "--prompt_stage_steps",
+    "500",
+    "--prompt_stage_d_model",
+    "64",
+    "--prompt_stage_layers",
+    "2",
+    "--prompt_stage_batch_size",
+    "16",
+    "--prompt_stage_learning_rate",
+    "2e-3",
+    "--prompt_stage_vocab_size",
+    "600",
+    "--prompts_per_clip",
+    "4",
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +40,17 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def checkpoint(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("p2lg") / "model"
-    arguments = ["train", "--dataset", str(corpus), "--output_dir", str(out), "--mode", "prompt2langgloss", *STAGE2,
-                 *STAGE1]  # fmt: skip
+    arguments = [
+        "train",
+        "--dataset",
+        str(corpus),
+        "--output_dir",
+        str(out),
+        "--mode",
+        "prompt2langgloss",
+        *STAGE2,
+        *STAGE1,
+    ]
     assert main(arguments) == 0
     return out
 
@@ -74,12 +97,40 @@ def test_the_chained_pipeline(checkpoint, corpus):
 
 def test_generate_and_evaluate_from_the_command_line(checkpoint, corpus, tmp_path, capsys):
     text = next(r["text"] for r in load_pose_dataset(corpus)["train"] if r["language"] == "ase")
-    assert main(["generate", str(checkpoint), f"How do I sign '{text}' in ASL?", "--max-frames", "10",
-                 "--out", str(tmp_path / "x.pose")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                str(checkpoint),
+                f"How do I sign '{text}' in ASL?",
+                "--max-frames",
+                "10",
+                "--out",
+                str(tmp_path / "x.pose"),
+            ]
+        )
+        == 0
+    )
     assert "LangGloss: <ASL_" in capsys.readouterr().out and (tmp_path / "x.pose").is_file()
     scores_path = tmp_path / "scores.json"
-    assert main(["evaluate", str(checkpoint), str(corpus), "--split", "test", "--max-clips", "4", "--max-frames",
-                 "20", "--out", str(scores_path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                str(checkpoint),
+                str(corpus),
+                "--split",
+                "test",
+                "--max-clips",
+                "4",
+                "--max-frames",
+                "20",
+                "--out",
+                str(scores_path),
+            ]
+        )
+        == 0
+    )
     scores = json.loads(scores_path.read_text())
     assert scores["input"] == "text" and scores["clips"] == 4
     assert {"exact_text", "exact_prompt", "bleu4_prompt_vs_text"} <= set(scores["langgloss"]["overall"])
@@ -100,8 +151,16 @@ def test_continuing_needs_the_same_mode_and_a_matching_stage_one(checkpoint, cor
 
     from signllm_hf.tokenization_signllm import build_langgloss_tokenizer
 
-    arguments = ["train", "--dataset", str(corpus), "--output_dir", str(tmp_path / "m"), "--model_name_or_path",
-                 str(checkpoint), *STAGE2]  # fmt: skip
+    arguments = [
+        "train",
+        "--dataset",
+        str(corpus),
+        "--output_dir",
+        str(tmp_path / "m"),
+        "--model_name_or_path",
+        str(checkpoint),
+        *STAGE2,
+    ]
     assert main([*arguments, "--mode", "mlsf"]) == 2
     assert "pass --mode prompt2langgloss" in capsys.readouterr().err
     stale = tmp_path / "stale"
@@ -121,14 +180,38 @@ def test_both_stages_train_under_accelerate_with_two_processes(corpus, tmp_path)
 
     recipes = Path(__file__).resolve().parents[2] / "recipes"
     out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-               str(recipes / "accelerate" / "cpu_ddp.yaml"), "--main_process_port", "29561",
-               str(recipes / "train.py"), "--config", str(recipes / "configs" / "prompt2langgloss.yaml"),
-               "--bf16", "false", "--dataset", str(corpus), "--output_dir", str(out), "--eval_split", "none", *STAGE2,
-               "--prompt_stage_steps", "100000", "--prompt_stage_seconds", "5", "--prompt_stage_d_model", "32",
-               "--prompt_stage_layers", "1"]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=400,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"))  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(recipes / "accelerate" / "cpu_ddp.yaml"),
+        "--main_process_port",
+        "29561",
+        str(recipes / "train.py"),
+        "--config",
+        str(recipes / "configs" / "prompt2langgloss.yaml"),
+        "--bf16",
+        "false",
+        "--dataset",
+        str(corpus),
+        "--output_dir",
+        str(out),
+        "--eval_split",
+        "none",
+        *STAGE2,
+        "--prompt_stage_steps",
+        "100000",
+        "--prompt_stage_seconds",
+        "5",
+        "--prompt_stage_d_model",
+        "32",
+        "--prompt_stage_layers",
+        "1",
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=400, env=dict(os.environ, OMP_NUM_THREADS="1")
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and 0 < metrics["prompt_stage_steps"] < 100000

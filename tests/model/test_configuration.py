@@ -24,8 +24,9 @@ def test_presets_follow_the_paper():
 
 def test_save_load_round_trip(tmp_path):
     options = {"future_prediction": 3, "gaussian_noise": 0.1, "decoder_input": "position", "max_frames": 123}
-    config = SignLLMConfig.from_preset("base", languages=["ASL", "DGS"], pose_mean=[0.5] * 150, pose_std=[2.0] * 150,
-                                       **options)  # fmt: skip
+    config = SignLLMConfig.from_preset(
+        "base", languages=["ASL", "DGS"], pose_mean=[0.5] * 150, pose_std=[2.0] * 150, **options
+    )
     config.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["model_type"] == "signllm" and saved["languages"] == ["ase", "gsg"] and saved["max_frames"] == 123
@@ -66,3 +67,25 @@ def test_data_statistics_are_recorded():
 def test_validation_names_the_field_and_value(overrides, message):
     with pytest.raises(ValueError, match=message):
         SignLLMConfig(**overrides)
+
+
+def test_one_language_rule_for_config_and_model():
+    """A well-formed code outside the registry: the config keeps it, and so must the model (it once refused it)."""
+    from signllm_hf import SignLLMForPoseGeneration  # noqa: PLC0415
+
+    config = SignLLMConfig(
+        languages=["qqz", "ASL"],
+        d_model=16,
+        ffn_dim=32,
+        attention_heads=2,
+        encoder_layers=1,
+        decoder_layers=1,
+        vocab_size=20,
+    )
+    assert config.languages == ["qqz", "ase"]
+    model = SignLLMForPoseGeneration(config)
+    assert model.resolve_language("qqz") == "qqz" and model.resolve_language("ASL") == "ase"
+    model.add_language("qqy")
+    assert model.resolve_language("qqy") == "qqy" and model.config.languages == ["qqz", "ase", "qqy"]
+    with pytest.raises(ValueError, match="no language 'xq'"):
+        model.resolve_language("xq")

@@ -140,8 +140,9 @@ def test_pretrained_text_encoder(tmp_path):
     from transformers import AutoModel, BertConfig, BertModel
 
     torch.manual_seed(0)
-    bert = BertModel(BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                intermediate_size=32))  # fmt: skip
+    bert = BertModel(
+        BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    )
     bert.save_pretrained(tmp_path / "bert")
     model = SignLLMForPoseGeneration.from_text_encoder(
         tmp_path / "bert", **tiny_config().to_dict() | {"vocab_size": 80}
@@ -153,8 +154,10 @@ def test_pretrained_text_encoder(tmp_path):
     model.save_pretrained(tmp_path / "signllm")
     again = AutoModel.from_pretrained(tmp_path / "signllm").eval()
     ids = torch.tensor([[2, 5, 9, 3]])
-    torch.testing.assert_close(again.generate(ids, language="gsg", max_frames=5).poses,
-                               model.eval().generate(ids, language="gsg", max_frames=5).poses)  # fmt: skip
+    torch.testing.assert_close(
+        again.generate(ids, language="gsg", max_frames=5).poses,
+        model.eval().generate(ids, language="gsg", max_frames=5).poses,
+    )
     frozen = SignLLMForPoseGeneration.from_text_encoder(
         bert, **tiny_config(freeze_text_encoder=True).to_dict() | {"vocab_size": 80}
     )  # noqa: E501
@@ -222,8 +225,9 @@ def test_resize_token_embeddings_keeps_rows_dtype_and_freezing(model):
 def test_pretrained_encoder_embeddings_and_checkpointing():
     from transformers import BertConfig, BertModel
 
-    bert = BertModel(BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                intermediate_size=32))  # fmt: skip
+    bert = BertModel(
+        BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    )
     model = SignLLMForPoseGeneration.from_text_encoder(bert, **TINY_OPTIONS | {"vocab_size": 80})
     assert model.get_input_embeddings() is model.groups["ase"].encoder.pretrained.embeddings.word_embeddings
     model.activation_checkpointing_enable()

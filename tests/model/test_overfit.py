@@ -5,19 +5,30 @@ import torch
 
 from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration
 from signllm_hf.data import SignLLMDataCollator, compute_pose_stats, pose_dataset_from_rows
-from signllm_hf.data.synthetic import SyntheticCorpusConfig, generate_synthetic_splits
+from signllm_hf.data.corpora.synthetic import SyntheticCorpusConfig, generate_synthetic_splits
 from signllm_hf.tokenization_signllm import train_text_tokenizer
 
 
 def test_tiny_model_overfits_and_stops_at_the_right_length():
     torch.manual_seed(0)
-    corpus = SyntheticCorpusConfig(languages=("ase",), vocab_size=10, train_sentences=8, dev_sentences=1,
-                                   test_sentences=1)  # fmt: skip
+    corpus = SyntheticCorpusConfig(
+        languages=("ase",), vocab_size=10, train_sentences=8, dev_sentences=1, test_sentences=1
+    )
     clips = generate_synthetic_splits(corpus)[0]["train"][:6]
     tokenizer = train_text_tokenizer([clip["text"] for clip in clips], vocab_size=300)
-    config = SignLLMConfig(vocab_size=len(tokenizer), d_model=128, ffn_dim=256, attention_heads=2, encoder_layers=1,
-                           decoder_layers=2, dropout=0.0, languages=["ase"], max_frames=160, just_counter=True,
-                           counter_loss_weight=10.0)  # fmt: skip
+    config = SignLLMConfig(
+        vocab_size=len(tokenizer),
+        d_model=128,
+        ffn_dim=256,
+        attention_heads=2,
+        encoder_layers=1,
+        decoder_layers=2,
+        dropout=0.0,
+        languages=["ase"],
+        max_frames=160,
+        just_counter=True,
+        counter_loss_weight=10.0,
+    )
     config.with_data_statistics(compute_pose_stats(pose_dataset_from_rows(clips)))
     model = SignLLMForPoseGeneration(config)
     batch = SignLLMDataCollator(tokenizer=tokenizer)(clips)

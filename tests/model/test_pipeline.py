@@ -70,8 +70,19 @@ def test_long_text_is_truncated(signer, caplog):
 
 
 def test_generate_command(model_dir, tmp_path, capsys):
-    args = ["generate", str(model_dir), "hello world", "--language", "DGS", "--out", str(tmp_path / "x.pose"),
-            "--gif", str(tmp_path / "x.gif"), "--max-frames", "5"]  # fmt: skip
+    args = [
+        "generate",
+        str(model_dir),
+        "hello world",
+        "--language",
+        "DGS",
+        "--out",
+        str(tmp_path / "x.pose"),
+        "--gif",
+        str(tmp_path / "x.gif"),
+        "--max-frames",
+        "5",
+    ]
     assert main(args) == 0
     assert "gsg: 5 frames (0.17 s at 30 fps)" in capsys.readouterr().out
     assert read_pose_file(tmp_path / "x.pose").num_frames == 5
@@ -90,8 +101,9 @@ def test_one_language_per_text(signer):
 def test_other_models_are_refused(tmp_path):
     from transformers import BertConfig, BertModel
 
-    BertModel(BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=32)).save_pretrained(tmp_path)  # fmt: skip
+    BertModel(
+        BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    ).save_pretrained(tmp_path)
     text_tokenizer().save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="needs a SignLLM model, got a 'bert' model"):
         pipeline("text-to-pose", model=str(tmp_path), device="cpu")
@@ -105,6 +117,20 @@ def test_half_precision_on_the_cpu_follows_float32(model_dir, signer, tmp_path):
     reference = signer("the sky is blue", language="ase")
     assert result["pose"].dtype == np.float32 and result["pose"].shape == reference["pose"].shape
     np.testing.assert_allclose(result["pose"], reference["pose"], atol=5e-3 * np.abs(reference["pose"]).max())
-    assert main(["generate", str(model_dir), "the sky is blue", "--language", "ase", "--dtype", "float16",
-                 "--out", str(tmp_path / "half.pose")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                str(model_dir),
+                "the sky is blue",
+                "--language",
+                "ase",
+                "--dtype",
+                "float16",
+                "--out",
+                str(tmp_path / "half.pose"),
+            ]
+        )
+        == 0
+    )
     np.testing.assert_allclose(read_pose_file(tmp_path / "half.pose").pose, result["pose"], atol=1e-4)

@@ -31,8 +31,13 @@ def saved(tmp_path_factory):
 
 def test_files_and_same_process_round_trip(saved):
     folder, expected = saved
-    assert {"config.json", "model.safetensors", "configuration_signllm.py", "modeling_signllm.py",
-            "tokenizer.json"} <= {p.name for p in folder.iterdir()}  # fmt: skip
+    assert {
+        "config.json",
+        "model.safetensors",
+        "configuration_signllm.py",
+        "modeling_signllm.py",
+        "tokenizer.json",
+    } <= {p.name for p in folder.iterdir()}
     loaded = AutoModel.from_pretrained(folder)
     assert isinstance(loaded, SignLLMForPoseGeneration) and not loaded.training
     ids = torch.tensor(IDS)
@@ -82,8 +87,9 @@ def test_trust_remote_code_without_the_package(saved):
 def test_other_model_types_are_refused(tmp_path):
     from transformers import BertConfig, BertModel
 
-    BertModel(BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=32)).save_pretrained(tmp_path)  # fmt: skip
+    BertModel(
+        BertConfig(vocab_size=80, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    ).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match=r"holds a 'bert' checkpoint, not a SignLLM model"):
         SignLLMForPoseGeneration.from_pretrained(tmp_path)
     with pytest.raises(ValueError, match="'bert' checkpoint"):

@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from signllm_hf.trainer import SignLLMTrainer  # noqa: E402
+from signllm_hf.training.trainer import SignLLMTrainer  # noqa: E402
 from tests.training.helpers import tiny_args, tiny_data, tiny_model  # noqa: E402
 
 

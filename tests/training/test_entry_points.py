@@ -11,8 +11,10 @@ import torch
 import yaml
 
 from signllm_hf.cli import main
-from signllm_hf.evaluation import format_table, load_split
-from signllm_hf.training import DataArguments, load_splits, parse_arguments
+from signllm_hf.data.corpora import load_corpus
+from signllm_hf.evaluation import format_table
+from signllm_hf.training.arguments import DataArguments
+from signllm_hf.training.run import load_splits, parse_arguments
 from tests.training.helpers import tiny_cli, tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,23 +68,71 @@ def test_evaluation_languages_follow_the_training_split(corpus, caplog):
 
 def test_prompt2sign_folders_need_a_language(tmp_path):
     folder = ROOT / "tests" / "fixtures" / "phoenix14t_sample"
-    with pytest.raises(ValueError, match="pass --language"):
+    with pytest.raises(ValueError, match="pass --skels_language"):
         load_splits(DataArguments(dataset=str(folder)))
-    train, dev = load_splits(DataArguments(dataset=str(folder), language="GSL", max_eval_clips=3))
+    train, dev = load_splits(DataArguments(dataset=str(folder), skels_language="GSL", max_eval_clips=3))
     assert len(train) == 5 and len(dev) == 3 and set(train["language"]) == {"gsg"}
 
 
 def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
-    args = ["train", "--dataset", str(corpus), "--output_dir", str(tmp_path / "signer"), "--eval_split", "dev",
-            "--eval_strategy", "steps", "--eval_steps", "6", "--loss_mode", "rl", "--plc", "true", *TINY]  # fmt: skip
+    args = [
+        "train",
+        "--dataset",
+        str(corpus),
+        "--output_dir",
+        str(tmp_path / "signer"),
+        "--eval_split",
+        "dev",
+        "--eval_strategy",
+        "steps",
+        "--eval_steps",
+        "6",
+        "--loss_mode",
+        "rl",
+        "--plc",
+        "true",
+        *TINY,
+    ]
     assert main(args) == 0
     metrics = json.loads((tmp_path / "signer" / "metrics.json").read_text())
     assert metrics["eval_dtw"] > 0 and metrics["model"].startswith("SignLLM-2x")
-    assert main(["train-back-translator", str(corpus), str(tmp_path / "judge"), "--max-steps", "4", "--d-model", "32",
-                 "--layers", "1", "--quiet"]) == 0  # fmt: skip
-    assert main(["evaluate", str(tmp_path / "signer"), str(corpus), "--split", "test", "--back-translator",
-                 str(tmp_path / "judge"), "--max-clips", "4", "--max-frames", "20", "--out",
-                 str(tmp_path / "scores.json")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train-back-translator",
+                str(corpus),
+                str(tmp_path / "judge"),
+                "--max-steps",
+                "4",
+                "--d-model",
+                "32",
+                "--layers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tmp_path / "signer"),
+                str(corpus),
+                "--split",
+                "test",
+                "--back-translator",
+                str(tmp_path / "judge"),
+                "--max-clips",
+                "4",
+                "--max-frames",
+                "20",
+                "--out",
+                str(tmp_path / "scores.json"),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert scores["clips"] == 4 and set(scores["per_language"]) <= {"ase", "gsg"}
@@ -90,8 +140,26 @@ def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
     assert "back_translation_of_references" in scores and "| bleu4 |" in printed
     assert format_table(scores).splitlines()[0] == "| metric | generated | references |"
     # float16 generation (the fast one for Base on a CPU) scores the same clips within rounding.
-    assert main(["evaluate", str(tmp_path / "signer"), str(corpus), "--split", "test", "--max-clips", "4",
-                 "--max-frames", "20", "--dtype", "float16", "--out", str(tmp_path / "half.json")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tmp_path / "signer"),
+                str(corpus),
+                "--split",
+                "test",
+                "--max-clips",
+                "4",
+                "--max-frames",
+                "20",
+                "--dtype",
+                "float16",
+                "--out",
+                str(tmp_path / "half.json"),
+            ]
+        )
+        == 0
+    )
     half = json.loads((tmp_path / "half.json").read_text())
     assert half["clips"] == 4 and half["dtype"] == "float16" and scores["dtype"] == "float32"
     assert abs(half["dtw"] - scores["dtw"]) < 0.01 * scores["dtw"]
@@ -105,16 +173,32 @@ def test_training_errors_are_one_line(corpus, tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "no-model"), str(corpus)]) == 2
     assert "no model folder there" in capsys.readouterr().err
     phoenix = ROOT / "tests" / "fixtures" / "phoenix14t_sample"
-    with pytest.raises(ValueError, match="holds .skels files: pass --language"):
-        load_split(str(phoenix), "dev")
+    with pytest.raises(ValueError, match="holds .skels files: pass --skels_language"):
+        load_corpus(str(phoenix), "dev")
 
 
 def test_accelerate_cpu_recipe_runs_two_processes(corpus, tmp_path):
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-               str(ROOT / "recipes" / "accelerate" / "cpu_ddp.yaml"), "--main_process_port", "29543",
-               str(ROOT / "recipes" / "train.py"), "--config", str(ROOT / "recipes" / "configs" / "tiny_cpu.yaml"),
-               "--dataset", str(corpus), "--output_dir", str(tmp_path / "ddp"), "--eval_split", "none",
-               "--logging_steps", "1", *TINY]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(ROOT / "recipes" / "accelerate" / "cpu_ddp.yaml"),
+        "--main_process_port",
+        "29543",
+        str(ROOT / "recipes" / "train.py"),
+        "--config",
+        str(ROOT / "recipes" / "configs" / "tiny_cpu.yaml"),
+        "--dataset",
+        str(corpus),
+        "--output_dir",
+        str(tmp_path / "ddp"),
+        "--eval_split",
+        "none",
+        "--logging_steps",
+        "1",
+        *TINY,
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -127,8 +211,22 @@ def test_resume_from_the_command_line(corpus, tmp_path, capsys):
     from safetensors.torch import load_file
 
     def command(out):
-        return ["train", "--dataset", str(corpus), "--output_dir", str(out), "--eval_split", "none", *TINY,
-                "--save_strategy", "steps", "--save_steps", "3", "--lr_scheduler_type", "constant"]  # fmt: skip
+        return [
+            "train",
+            "--dataset",
+            str(corpus),
+            "--output_dir",
+            str(out),
+            "--eval_split",
+            "none",
+            *TINY,
+            "--save_strategy",
+            "steps",
+            "--save_steps",
+            "3",
+            "--lr_scheduler_type",
+            "constant",
+        ]
 
     assert main([*command(tmp_path / "a"), "--resume_from_checkpoint", "true"]) == 2
     assert "no checkpoint-* folder" in capsys.readouterr().err
@@ -142,3 +240,29 @@ def test_resume_from_the_command_line(corpus, tmp_path, capsys):
     assert resumed.keys() == uninterrupted.keys()
     for name, value in uninterrupted.items():
         assert (resumed[name] - value).abs().max() < 1e-6, name
+
+
+def test_continuing_a_saved_model_keeps_its_vocabulary(corpus, tmp_path):
+    """Continuing on another corpus must not retrain the tokenizer under the trained embeddings (it once did)."""
+    first = tmp_path / "first"
+    assert main(["train", "--dataset", str(corpus), "--output_dir", str(first), *TINY]) == 0
+    other = tiny_corpus(tmp_path / "other", vocab_size=8, train_sentences=8)  # another corpus, other words
+    second = tmp_path / "second"
+    arguments = ["train", "--dataset", str(other), "--output_dir", str(second), "--model_name_or_path", str(first)]
+    assert main([*arguments, *TINY]) == 0
+    saved = json.loads((first / "tokenizer.json").read_text())["model"]["vocab"]
+    continued = json.loads((second / "tokenizer.json").read_text())["model"]["vocab"]
+    assert continued == saved
+
+
+def test_a_given_tokenizer_is_the_one_trained_with(corpus, tmp_path):
+    from signllm_hf.tokenization_signllm import train_text_tokenizer  # noqa: PLC0415
+
+    given = train_text_tokenizer(["only these words here", "and no others"], vocab_size=300)
+    given.save_pretrained(tmp_path / "tok")
+    out = tmp_path / "run"
+    arguments = ["train", "--dataset", str(corpus), "--output_dir", str(out), "--tokenizer", str(tmp_path / "tok")]
+    assert main([*arguments, *TINY]) == 0
+    written = json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]
+    assert written == json.loads((tmp_path / "tok" / "tokenizer.json").read_text())["model"]["vocab"]
+    assert json.loads((out / "config.json").read_text())["vocab_size"] == len(given)

@@ -13,8 +13,22 @@ pytest.importorskip("spoken_to_signed", reason="the quickstart builds the finger
 
 def test_quickstart_writes_the_gif_the_pose_and_the_scores(tmp_path, capsys):
     workdir = tmp_path / "qs"
-    arguments = ["quickstart", "--workdir", str(workdir), "--word", "hallo", "--language", "DGS", "--languages",
-                 "gsg", "--minutes", "0.15", "--eval-clips", "6", "--quiet"]  # fmt: skip
+    arguments = [
+        "quickstart",
+        "--workdir",
+        str(workdir),
+        "--word",
+        "hallo",
+        "--language",
+        "DGS",
+        "--languages",
+        "gsg",
+        "--minutes",
+        "0.15",
+        "--eval-clips",
+        "6",
+        "--quiet",
+    ]
     assert main(arguments) == 0
     printed = capsys.readouterr().out
     assert "[5/5]" in printed and "| dtw |" in printed and "| bleu4 |" in printed

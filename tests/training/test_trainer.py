@@ -9,9 +9,10 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from signllm_hf.plc import PriorityLearningChannelSampler
-from signllm_hf.trainer import SignLLMTrainer, returns, rl_loss, weighted_mean_loss
-from signllm_hf.training_args import SignLLMTrainingArguments
+from signllm_hf.training.arguments import SignLLMTrainingArguments
+from signllm_hf.training.losses import returns, rl_loss, weighted_mean_loss
+from signllm_hf.training.plc import PriorityLearningChannelSampler
+from signllm_hf.training.trainer import SignLLMTrainer
 from tests.training.helpers import tiny_args, tiny_data, tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,10 +163,12 @@ def test_noise_schedule_leaves_the_model_config_alone(data, tmp_path):
 def test_gradient_accumulation_does_not_scale_the_logged_loss(data, tmp_path):
     train, _, tokenizer = data
     model = tiny_model(train, tokenizer, dropout=0.0)
-    args = tiny_args(tmp_path, max_steps=2, learning_rate=0.0, gradient_accumulation_steps=4, logging_steps=1,
-                     eval_generate=False)  # fmt: skip
-    trainer = SignLLMTrainer(model=model, args=args, train_dataset=train, eval_dataset=train,
-                             processing_class=tokenizer)  # fmt: skip
+    args = tiny_args(
+        tmp_path, max_steps=2, learning_rate=0.0, gradient_accumulation_steps=4, logging_steps=1, eval_generate=False
+    )
+    trainer = SignLLMTrainer(
+        model=model, args=args, train_dataset=train, eval_dataset=train, processing_class=tokenizer
+    )
     trainer.train()
     logged = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     reference = trainer.evaluate()["eval_loss"]
@@ -190,13 +193,23 @@ def test_trainer_argument_errors(data, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="pass processing_class"):
         SignLLMTrainer(model=model, args=args, train_dataset=train)
     with pytest.raises(ValueError, match="compute_metrics is not supported"):
-        SignLLMTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
-                       compute_metrics=lambda prediction: {})  # fmt: skip
+        SignLLMTrainer(
+            model=model,
+            args=args,
+            train_dataset=train,
+            processing_class=tokenizer,
+            compute_metrics=lambda prediction: {},
+        )
     asl = tiny_model(train, tokenizer, languages=["ase"])
     asl_train = train.filter(lambda row: row["language"] == "ase")
     with pytest.raises(ValueError, match=r"the other dataset has language\(s\) \['gsg'\]"):
-        SignLLMTrainer(model=asl, args=args, train_dataset=asl_train, eval_dataset={"same": asl_train, "other": dev},
-                       processing_class=tokenizer)  # fmt: skip
+        SignLLMTrainer(
+            model=asl,
+            args=args,
+            train_dataset=asl_train,
+            eval_dataset={"same": asl_train, "other": dev},
+            processing_class=tokenizer,
+        )
     monkeypatch.chdir(tmp_path)
     trainer = SignLLMTrainer(model=model, train_dataset=train, processing_class=tokenizer)  # default arguments
     assert isinstance(trainer.args, SignLLMTrainingArguments) and trainer.args.loss_mode == "mse"
@@ -213,20 +226,34 @@ class StopAt(TrainerCallback):
 
 def test_resume_reproduces_the_uninterrupted_run(data, tmp_path):
     train, _, tokenizer = data
-    options = {"max_steps": 8, "save_strategy": "steps", "save_steps": 3, "loss_mode": "rl", "plc": True,
-               "plc_eta": 0.8, "gaussian_noise": 0.05}  # fmt: skip
+    options = {
+        "max_steps": 8,
+        "save_strategy": "steps",
+        "save_steps": 3,
+        "loss_mode": "rl",
+        "plc": True,
+        "plc_eta": 0.8,
+        "gaussian_noise": 0.05,
+    }
     straight = tiny_model(train, tokenizer)
-    SignLLMTrainer(model=straight, args=tiny_args(tmp_path / "a", **options), train_dataset=train,
-                   processing_class=tokenizer).train()  # fmt: skip
+    SignLLMTrainer(
+        model=straight, args=tiny_args(tmp_path / "a", **options), train_dataset=train, processing_class=tokenizer
+    ).train()
 
     interrupted = tiny_model(train, tokenizer)
-    trainer = SignLLMTrainer(model=interrupted, args=tiny_args(tmp_path / "b", **options), train_dataset=train,
-                             processing_class=tokenizer, callbacks=[StopAt(3)])  # fmt: skip
+    trainer = SignLLMTrainer(
+        model=interrupted,
+        args=tiny_args(tmp_path / "b", **options),
+        train_dataset=train,
+        processing_class=tokenizer,
+        callbacks=[StopAt(3)],
+    )
     trainer.train()
     assert trainer.state.global_step == 3 and (tmp_path / "b" / "checkpoint-3" / "plc_state.npz").is_file()
     resumed = tiny_model(train, tokenizer, seed=123)  # weights come from the checkpoint
-    trainer = SignLLMTrainer(model=resumed, args=tiny_args(tmp_path / "b", **options), train_dataset=train,
-                             processing_class=tokenizer)  # fmt: skip
+    trainer = SignLLMTrainer(
+        model=resumed, args=tiny_args(tmp_path / "b", **options), train_dataset=train, processing_class=tokenizer
+    )
     trainer.train(resume_from_checkpoint=True)
     assert trainer.state.global_step == 8
     for name, value in _params(straight).items():
@@ -234,8 +261,17 @@ def test_resume_reproduces_the_uninterrupted_run(data, tmp_path):
 
 
 def test_two_processes_end_with_identical_parameters(tmp_path):
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-               str(ROOT / "tests" / "training" / "ddp_worker.py"), str(tmp_path)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29517",
+        str(ROOT / "tests" / "training" / "ddp_worker.py"),
+        str(tmp_path),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -284,8 +320,9 @@ def test_resuming_a_different_configuration_is_refused(data, tmp_path):
         model=tiny_model(train, tokenizer), args=args, train_dataset=train, processing_class=tokenizer
     ).train()
     wider = tiny_model(train, tokenizer, d_model=48, ffn_dim=96)
-    trainer = SignLLMTrainer(model=wider, args=tiny_args(tmp_path, max_steps=4), train_dataset=train,
-                             processing_class=tokenizer)  # fmt: skip
+    trainer = SignLLMTrainer(
+        model=wider, args=tiny_args(tmp_path, max_steps=4), train_dataset=train, processing_class=tokenizer
+    )
     with pytest.raises(
         ValueError, match=r"checkpoint-2 was trained with another configuration: d_model: checkpoint 32"
     ):

@@ -12,7 +12,7 @@ joint never seen in the word takes the language's typical position and keeps con
 of its casefolded spelling, so no word is in two splits, in any language.
 
 Example (needs the ``lexicon`` extra):
-    >>> from signllm_hf.data.fingerspelling import FingerspellingLexicon
+    >>> from signllm_hf.data.corpora.fingerspelling import FingerspellingLexicon
     >>> lexicon = FingerspellingLexicon.load()
     >>> len(lexicon.languages), [unit.gloss for unit in lexicon.spell("Schule", "ÖGS")]
     (20, ['SCH', 'U', 'L', 'E'])
@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .dataset import pose_dataset_from_rows, read_stats, save_pose_dataset
-from .languages import canonical_language, get_language
-from .motion import fill_missing, join_with_transitions, resample
-from .pose_files import read_pose_file
-from .prompts import make_prompt
-from .skeleton import (
+from ..dataset import pose_dataset_from_rows, read_stats, save_pose_dataset
+from ..languages import canonical_language, get_language
+from ..motion import fill_missing, join_with_transitions, resample
+from ..pose_files import read_pose_file
+from ..prompts import make_prompt
+from ..skeleton import (
     JOINT_NAMES,
     LEFT_HAND,
     LEFT_HAND_ROOT,

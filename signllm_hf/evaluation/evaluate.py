@@ -28,27 +28,15 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer
 
-from .back_translation import SignLLMBackTranslator
-from .data.dataset import load_pose_dataset
-from .data.prompt2sign import read_prompt2sign
-from .metrics.dtw import dtw_scores
-from .metrics.text_scores import text_scores
-from .modeling_signllm import SignLLMForPoseGeneration
+from ..data.corpora import load_corpus
+from ..metrics.dtw import dtw_scores
+from ..metrics.text_scores import text_scores
+from ..modeling_prompt_stage import PromptToLangGloss
+from ..modeling_signllm import SignLLMForPoseGeneration
+from .judges import SignLLMBackTranslator
+from .langgloss import langgloss_evaluation
 
 logger = logging.getLogger(__name__)
-
-
-def load_split(dataset: str, split: str | None, language: str | None = None):
-    """A split of a corpus folder (ours, or Prompt2Sign ``.skels`` files with ``language``); every split, as a
-    ``DatasetDict``, when ``split`` is None."""
-    folder = Path(dataset)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such corpus folder")
-    if (folder / "data").is_dir():
-        return load_pose_dataset(folder, split=split)
-    if language is None:
-        raise ValueError(f"{folder} holds .skels files: pass --language (the sign language of its clips)")
-    return read_prompt2sign(folder, split, language=language)
 
 
 def generate_split(model, tokenizer, rows, batch_size: int = 16, max_frames: int | None = None, texts=None):
@@ -62,11 +50,20 @@ def generate_split(model, tokenizer, rows, batch_size: int = 16, max_frames: int
     for language, indices in by_language.items():
         for start in range(0, len(indices), batch_size):
             chunk = indices[start : start + batch_size]
-            encoded = tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
-                                max_length=model.config.max_text_length, return_tensors="pt")  # fmt: skip
+            encoded = tokenizer(
+                [texts[i] for i in chunk],
+                padding=True,
+                truncation=True,
+                max_length=model.config.max_text_length,
+                return_tensors="pt",
+            )
             device = next(model.parameters()).device
-            out = model.generate(encoded["input_ids"].to(device), encoded["attention_mask"].to(device),
-                                 language=language, max_frames=max_frames)  # fmt: skip
+            out = model.generate(
+                encoded["input_ids"].to(device),
+                encoded["attention_mask"].to(device),
+                language=language,
+                max_frames=max_frames,
+            )
             for slot, index in enumerate(chunk):
                 length = max(int(out.lengths[slot]), 1)
                 poses[index] = out.poses[slot, :length].cpu().numpy()
@@ -79,7 +76,7 @@ def evaluate_model(
     dataset: str,
     split: str = "test",
     back_translator: str | None = None,
-    language: str | None = None,
+    skels_language: str | None = None,
     max_clips: int | None = None,
     batch_size: int = 16,
     max_frames: int | None = None,
@@ -107,7 +104,7 @@ def evaluate_model(
         raise ValueError(f"`dtype` must be 'float32', 'float16' or 'bfloat16', got {dtype!r}")
     model = SignLLMForPoseGeneration.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    data = load_split(dataset, split, language)
+    data = load_corpus(dataset, split, skels_language)
     kept = [i for i, code in enumerate(data["language"]) if code in model.config.languages]
     if not kept:
         raise ValueError(f"{dataset}/{split} has no clip in the model's languages {model.config.languages}")
@@ -118,8 +115,6 @@ def evaluate_model(
     rows = [data[i] for i in kept]
     inputs, langgloss_result = None, None
     if model.config.mode == "prompt2langgloss":
-        from .prompt2langgloss import PromptToLangGloss, langgloss_evaluation  # noqa: PLC0415
-
         stage = PromptToLangGloss.from_pretrained(model_dir)
         rows = [row for row in rows if (row.get("text") or "").strip()]  # stage 1 reads the text
         if not rows:
@@ -138,8 +133,14 @@ def evaluate_model(
     with torch.no_grad():
         poses, counters = generate_split(model, tokenizer, rows, batch_size, max_frames, texts=inputs)
     references = [np.asarray(row["pose"]) for row in rows]
-    result = {"model": str(model_dir), "paper_name": model.paper_name(), "dataset": str(dataset), "split": split,
-              "dtype": dtype, "clips": len(rows)} | dtw_scores(references, poses, counters)  # fmt: skip
+    result = {
+        "model": str(model_dir),
+        "paper_name": model.paper_name(),
+        "dataset": str(dataset),
+        "split": split,
+        "dtype": dtype,
+        "clips": len(rows),
+    } | dtw_scores(references, poses, counters)
     if langgloss_result is not None:
         result["input"] = "prompts (held-out templates)" if prompts else "text"
         result["langgloss"] = langgloss_result
@@ -183,8 +184,14 @@ def format_table(result: dict) -> str:
             lines.append(f"| {name} | {result['back_translation'][name]:.2f} |{reference}")
     if "langgloss" in result:  # a Prompt2LangGloss model's prompt stage (the paper's Table 8)
         overall = result["langgloss"]["overall"]
-        for name in ("exact_text", "exact_prompt", "bleu4_text", "bleu4_prompt", "bleu4_prompt_vs_text",
-                     "rouge_l_prompt_vs_text"):  # fmt: skip
+        for name in (
+            "exact_text",
+            "exact_prompt",
+            "bleu4_text",
+            "bleu4_prompt",
+            "bleu4_prompt_vs_text",
+            "rouge_l_prompt_vs_text",
+        ):
             lines.append(f"| langgloss {name} | {overall[name]:.2f} |" + (" |" if with_references else ""))
     for code, scores in result.get("per_language", {}).items():
         lines.append(

@@ -1,8 +1,9 @@
 """The Priority Learning Channel (PLC): a training sampler that draws clips by priority, P(i) = p_i^eta / sum p_j^eta.
 
 Priorities come from the rewards the trainer observes (the negative per-frame errors of a clip, see
-``SignLLMTrainer``); by default p_i = |r_i| + eps, so clips the model still gets wrong are drawn more often, and clips
-not seen yet keep the highest priority so far (they are drawn early, as in prioritised experience replay).
+``signllm_hf.training.trainer``); by default p_i = |r_i| + eps, so clips the model still gets wrong are drawn more
+often, and clips not seen yet keep the highest priority so far (they are drawn early, as in prioritised experience
+replay).
 
 Under Accelerate every process must draw the same global stream (each keeps its own share of the batches), so the
 sampler is not rank-aware: its stream is a function of the seed, the epoch and the priorities it drew with, and the
@@ -18,7 +19,7 @@ Accelerate deals batch k of a run to process k, so all processes train the same 
 then averages gradients of one group, and FSDP's collectives meet on the same layers).
 
 Example:
-    >>> from signllm_hf.plc import PriorityLearningChannelSampler
+    >>> from signllm_hf.training.plc import PriorityLearningChannelSampler
     >>> sampler = PriorityLearningChannelSampler(["ase", "ase", "gsg", "gsg"], batch_size=2, eta=1.0, seed=0)
     >>> sampler.update([0, 1], [-0.9, -0.1])  # clip 0 is still far off, clip 1 nearly right
     >>> [round(p, 2) for p in sampler.probabilities().tolist()]

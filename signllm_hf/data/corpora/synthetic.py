@@ -13,7 +13,7 @@ held-out ordered pair of glosses, and no training sentence contains any. A model
 fails there; one that composes glosses does not.
 
 Example:
-    >>> from signllm_hf.data.synthetic import SyntheticCorpusConfig, generate_synthetic_splits
+    >>> from signllm_hf.data.corpora.synthetic import SyntheticCorpusConfig, generate_synthetic_splits
     >>> splits, info = generate_synthetic_splits(SyntheticCorpusConfig(languages=("ase",), vocab_size=12,
     ...     train_sentences=30, dev_sentences=5, test_sentences=5))
     >>> {name: len(rows) for name, rows in splits.items()}
@@ -35,11 +35,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .dataset import pose_dataset_from_rows, read_stats, save_pose_dataset
-from .languages import PAPER_LANGUAGES, canonical_language, get_language
-from .motion import join_with_transitions, transition
-from .prompts import make_prompt
-from .skeleton import LEFT_HAND, NUM_JOINTS, RIGHT_HAND
+from ..dataset import pose_dataset_from_rows, read_stats, save_pose_dataset
+from ..languages import PAPER_LANGUAGES, canonical_language, get_language
+from ..motion import join_with_transitions, transition
+from ..prompts import make_prompt
+from ..skeleton import LEFT_HAND, NUM_JOINTS, RIGHT_HAND
 
 # Body in shoulder-width units (neck origin, x right, y down, z towards the viewer negative): signer's right = -x.
 NOSE, NECK = np.array([0.0, -0.62, -0.05]), np.zeros(3)
@@ -366,8 +366,14 @@ def _mirror_x(points: np.ndarray) -> np.ndarray:
 
 # A motion track packs, per frame, what drives the skeleton: both wrist targets (3 + 3), both handshapes (6 + 6) and
 # both hand rolls (1 + 1). Transitions interpolate tracks, not joints, so bones keep their length throughout.
-_TRACK = {"right_wrist": slice(0, 3), "left_wrist": slice(3, 6), "right_shape": slice(6, 12),
-          "left_shape": slice(12, 18), "right_roll": 18, "left_roll": 19}  # fmt: skip
+_TRACK = {
+    "right_wrist": slice(0, 3),
+    "left_wrist": slice(3, 6),
+    "right_shape": slice(6, 12),
+    "left_shape": slice(12, 18),
+    "right_roll": 18,
+    "left_roll": 19,
+}
 TRACK_SIZE = 20
 
 
@@ -457,11 +463,19 @@ def generate_synthetic_splits(config: SyntheticCorpusConfig, progress: bool = Fa
         info[code] = {
             "name": get_language(code).name,
             "grammar": asdict(grammar),
-            "glosses": {g.label: {"word": g.word, "category": g.category, "location": g.location,
-                                  "movement": g.movement, "handshapes": list(g.handshapes),
-                                  "two_handed": g.two_handed} for g in glosses},
+            "glosses": {
+                g.label: {
+                    "word": g.word,
+                    "category": g.category,
+                    "location": g.location,
+                    "movement": g.movement,
+                    "handshapes": list(g.handshapes),
+                    "two_handed": g.two_handed,
+                }
+                for g in glosses
+            },
             "heldout_bigrams": [list(b) for b in heldout],
-        }  # fmt: skip
+        }
     return splits, info
 
 

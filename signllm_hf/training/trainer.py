@@ -1,22 +1,8 @@
 """SignLLMTrainer: the Trainer with SignLLM's losses (MSE, L1, the RL loss), the Priority Learning Channel, and
 evaluation by generation (DTW).
 
-The RL loss (the paper's Eq. 3), per clip i with valid length T_i::
-
-    r_i,t = -e_i,t                         per-frame reward: minus the frame's (channel-weighted) squared error
-    G_i   = sum_t gamma^t r_i,t / T_i      the return, normalised by the clip's length
-    loss  = -sum_i w_i T_i G_i / sum_i T_i the frame-weighted mean of importance-weighted returns
-
-With gamma = 1 and w = 1 it is exactly the masked MSE; what it adds is a reward per clip, which feeds PLC
-(``signllm_hf.plc``). The MSE and L1 modes weight their per-clip losses by the same importance weights w_i when PLC
-corrects for its sampling. Future-prediction errors are added in every mode.
-
-Example:
-    >>> from signllm_hf.trainer import rl_loss
-    >>> import torch
-    >>> errors = torch.tensor([[0.2, 0.4, 0.0], [0.1, 0.1, 0.1]]); mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
-    >>> round(float(rl_loss(errors, mask, discount=1.0)), 4), round(float(errors.sum() / mask.sum()), 4)
-    (0.18, 0.18)
+The losses are in ``signllm_hf.training.losses`` (the RL loss: the paper's Eq. 3), the sampler in
+``signllm_hf.training.plc``.
 """
 
 from __future__ import annotations
@@ -31,37 +17,18 @@ import torch
 from transformers import Trainer
 from transformers.trainer_utils import EvalLoopOutput, get_last_checkpoint
 
-from .configuration_signllm import SignLLMConfig
-from .data.collator import SignLLMDataCollator
-from .data.dataset import add_column, check_pose_columns
-from .metrics.dtw import clip_scores
+from ..configuration_signllm import SignLLMConfig
+from ..data.collator import SignLLMDataCollator
+from ..data.dataset import add_column, check_pose_columns
+from ..metrics.dtw import clip_scores
+from .arguments import SignLLMTrainingArguments
+from .losses import returns, rl_loss, weighted_mean_loss
 from .plc import PriorityLearningChannelSampler
-from .training_args import SignLLMTrainingArguments
 
 logger = logging.getLogger(__name__)
 PLC_STATE = "plc_state.npz"
 # Config fields a checkpoint must share with the model it resumes into.
 ARCHITECTURE_FIELDS = (*SignLLMConfig.architecture_fields, "mode", "languages")
-
-
-def returns(frame_errors: torch.Tensor, frame_mask: torch.Tensor, discount: float) -> torch.Tensor:
-    """Per-clip returns G_i = sum_t gamma^t r_i,t / T_i with r = -error: ``(B, T), (B, T) -> (B,)``."""
-    mask = frame_mask.to(frame_errors.dtype)
-    steps = torch.arange(frame_errors.shape[1], device=frame_errors.device, dtype=frame_errors.dtype)
-    discounts = discount**steps
-    return -(frame_errors * mask * discounts).sum(dim=1) / mask.sum(dim=1).clamp_min(1)
-
-
-def rl_loss(frame_errors, frame_mask, discount: float = 1.0, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """-sum_i w_i T_i G_i / sum_i T_i (equal to the masked MSE when gamma = 1 and w = 1)."""
-    lengths = frame_mask.to(frame_errors.dtype).sum(dim=1)
-    weights = torch.ones_like(lengths) if weights is None else weights.to(lengths.dtype)
-    return -(weights * lengths * returns(frame_errors, frame_mask, discount)).sum() / lengths.sum().clamp_min(1)
-
-
-def weighted_mean_loss(frame_errors, frame_mask, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Frame-weighted mean of per-clip mean errors, each clip weighted by w_i (the masked mean when w = 1)."""
-    return rl_loss(frame_errors, frame_mask, 1.0, weights)
 
 
 class SignLLMTrainer(Trainer):
@@ -72,8 +39,16 @@ class SignLLMTrainer(Trainer):
     [`SignLLMDataCollator`] over the ``processing_class`` tokenizer.
     """
 
-    def __init__(self, model=None, args=None, data_collator=None, train_dataset=None, eval_dataset=None,
-                 processing_class=None, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        model=None,
+        args=None,
+        data_collator=None,
+        train_dataset=None,
+        eval_dataset=None,
+        processing_class=None,
+        **kwargs,
+    ):
         if args is None:
             args = SignLLMTrainingArguments(output_dir="trainer_output")
         if not isinstance(args, SignLLMTrainingArguments):
@@ -97,8 +72,15 @@ class SignLLMTrainer(Trainer):
                 self._check_dataset(dataset, name, model)
         if train_dataset is not None and "sample_index" not in train_dataset.column_names:
             train_dataset = add_column(train_dataset, "sample_index", list(range(len(train_dataset))))  # for PLC
-        super().__init__(model=model, args=args, data_collator=data_collator, train_dataset=train_dataset,
-                         eval_dataset=eval_dataset, processing_class=processing_class, **kwargs)  # fmt: skip
+        super().__init__(
+            model=model,
+            args=args,
+            data_collator=data_collator,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=processing_class,
+            **kwargs,
+        )
         if self.args.eval_generate and self.is_fsdp_enabled:  # generate() would read sharded weights, rank by rank
             logger.warning("FSDP: evaluation by generation is off; score the saved model with `signllm evaluate`")
             self.args.eval_generate = False
@@ -126,8 +108,11 @@ class SignLLMTrainer(Trainer):
             return
         saved = SignLLMConfig.from_json_file(str(path)).to_dict()  # read as a config: old field names are mapped
         current = self.accelerator.unwrap_model(self.model).config.to_dict()
-        differences = [f"{k}: checkpoint {saved.get(k)!r}, model {current.get(k)!r}"
-                       for k in ARCHITECTURE_FIELDS if saved.get(k) != current.get(k)]  # fmt: skip
+        differences = [
+            f"{k}: checkpoint {saved.get(k)!r}, model {current.get(k)!r}"
+            for k in ARCHITECTURE_FIELDS
+            if saved.get(k) != current.get(k)
+        ]
         for k in ("pose_mean", "pose_std"):  # the data statistics the weights were learned in
             if (saved.get(k) is None) != (current.get(k) is None) or (
                 saved.get(k) is not None and not np.allclose(saved[k], current[k], rtol=1e-5, atol=1e-6)
@@ -174,8 +159,12 @@ class SignLLMTrainer(Trainer):
         if self.plc_sampler is not None and self.args.should_save:
             state = self.plc_sampler.state_dict()
             drawn = -1 if state["drawn_epoch"] is None else state["drawn_epoch"]
-            np.savez(os.path.join(output_dir, PLC_STATE), rewards=state["rewards"], drawn_epoch=drawn,
-                     drawn_priorities=state["drawn_priorities"])  # fmt: skip
+            np.savez(
+                os.path.join(output_dir, PLC_STATE),
+                rewards=state["rewards"],
+                drawn_epoch=drawn,
+                drawn_priorities=state["drawn_priorities"],
+            )
 
     # -- the loss ------------------------------------------------------------------------------------------------
 
@@ -228,8 +217,9 @@ class SignLLMTrainer(Trainer):
             loss = model(**inputs).loss.detach()
         return loss, None, None
 
-    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
-                        metric_key_prefix="eval") -> EvalLoopOutput:  # fmt: skip
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ) -> EvalLoopOutput:
         output = super().evaluation_loop(dataloader, description, True, ignore_keys, metric_key_prefix)
         if self.args.eval_generate:
             output.metrics.update(self._generation_metrics(dataloader, metric_key_prefix))
@@ -240,8 +230,12 @@ class SignLLMTrainer(Trainer):
         model = self.accelerator.unwrap_model(self.model)
         sums = torch.zeros(4, dtype=torch.float64)  # dtw, mje, relative length error, count
         for inputs in dataloader:
-            generated = model.generate(inputs["input_ids"], inputs["attention_mask"], language=inputs["language"],
-                                       max_frames=self.args.eval_max_frames)  # fmt: skip
+            generated = model.generate(
+                inputs["input_ids"],
+                inputs["attention_mask"],
+                language=inputs["language"],
+                max_frames=self.args.eval_max_frames,
+            )
             labels, mask = inputs["labels"].cpu().numpy(), inputs["frame_mask"].cpu().numpy()
             poses, lengths = generated.poses.cpu().numpy(), generated.lengths.cpu().numpy()
             counters = generated.counters.cpu().numpy()
@@ -254,5 +248,8 @@ class SignLLMTrainer(Trainer):
         if self.accelerator.num_processes > 1:
             sums = self.accelerator.reduce(sums.to(self.accelerator.device), reduction="sum").cpu()
         count = max(float(sums[3]), 1.0)
-        return {f"{prefix}_dtw": float(sums[0]) / count, f"{prefix}_dtw_mje": float(sums[1]) / count,
-                f"{prefix}_length_error": float(sums[2]) / count}  # fmt: skip
+        return {
+            f"{prefix}_dtw": float(sums[0]) / count,
+            f"{prefix}_dtw_mje": float(sums[1]) / count,
+            f"{prefix}_length_error": float(sums[2]) / count,
+        }

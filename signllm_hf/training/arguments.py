@@ -1,7 +1,11 @@
-"""Training arguments of SignLLM: `TrainingArguments` plus what is new here (loss mode, PLC, noise schedule, eval).
+"""The arguments of a training run: what to train on (:class:`DataArguments`), which model
+(:class:`ModelArguments`), how (:class:`SignLLMTrainingArguments`: `TrainingArguments` plus the loss mode, PLC,
+the noise schedule and evaluation by generation) and, in Prompt2LangGloss mode, the prompt stage
+(:class:`PromptStageArguments`). A YAML file gives any of them, command-line flags override it
+(``signllm_hf.training.scaffold.parse_arguments``).
 
 Example:
-    >>> from signllm_hf.training_args import SignLLMTrainingArguments
+    >>> from signllm_hf.training.arguments import SignLLMTrainingArguments
     >>> args = SignLLMTrainingArguments(output_dir="/tmp/run", loss_mode="rl", plc=True, plc_eta=0.6)
     >>> args.loss_mode, args.plc, args.plc_priority, args.remove_unused_columns
     ('rl', True, 'error', False)
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from ..configuration_signllm import DECODER_INPUTS, PRESETS
 from .plc import PRIORITIES as PLC_PRIORITIES
 
 LOSS_MODES = ("mse", "l1", "rl")
@@ -98,3 +103,62 @@ class SignLLMTrainingArguments(TrainingArguments):
             raise ValueError(f"`gaussian_noise_schedule` must be one of {NOISE_SCHEDULES}")
         if self.eval_max_frames is not None and self.eval_max_frames <= 0:
             raise ValueError(f"`eval_max_frames` must be > 0, got {self.eval_max_frames}")
+
+
+@dataclass
+class DataArguments:
+    """Which corpus, splits, languages and clips to train on."""
+
+    dataset: str = field(default=None, metadata={"help": "Corpus folder (ours, or Prompt2Sign .skels files)."})
+    skels_language: str | None = field(
+        default=None, metadata={"help": "The sign language of a Prompt2Sign (.skels) folder's clips."}
+    )
+    languages: list[str] | None = field(default=None, metadata={"help": "Train only these languages."})
+    train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    eval_split: str | None = field(default="dev", metadata={"help": "Split to evaluate on ('none' to skip)."})
+    max_train_clips: int | None = field(default=None, metadata={"help": "Use at most this many training clips."})
+    max_eval_clips: int | None = field(default=64, metadata={"help": "Evaluate on at most this many clips."})
+    tokenizer: str | None = field(default=None, metadata={"help": "A saved tokenizer instead of training one."})
+    tokenizer_vocab_size: int = field(default=8000, metadata={"help": "Vocabulary of the trained tokenizer."})
+
+
+@dataclass
+class ModelArguments:
+    """The model: a preset and any config field to override, or a saved model to continue from."""
+
+    model_name_or_path: str | None = field(default=None, metadata={"help": "Continue from a saved SignLLM model."})
+    preset: str = field(default="base", metadata={"help": f"Model size, one of {list(PRESETS)}."})
+    text_encoder: str | None = field(default=None, metadata={"help": "A pretrained transformers text encoder."})
+    mode: str = field(default="mlsf", metadata={"help": "mlsf (a group per language) or prompt2langgloss."})
+    d_model: int | None = field(default=None, metadata={"help": "Override the preset's width."})
+    ffn_dim: int | None = field(default=None, metadata={"help": "Override the preset's FFN size."})
+    encoder_layers: int | None = field(default=None, metadata={"help": "Override the preset's encoder depth."})
+    decoder_layers: int | None = field(default=None, metadata={"help": "Override the preset's decoder depth."})
+    attention_heads: int | None = field(default=None, metadata={"help": "Override the preset's heads."})
+    dropout: float = field(default=0.1, metadata={"help": "Dropout."})
+    max_frames: int = field(default=400, metadata={"help": "Generation cap; longer training clips are dropped."})
+    future_prediction: int = field(
+        default=3, metadata={"help": "Predict this many further frames (PT); 3 won the ablation (README, Training)."}
+    )
+    model_gaussian_noise: float = field(default=0.0, metadata={"help": "Decoder input noise of the model (PT)."})
+    decoder_input: str = field(
+        default="frame",
+        metadata={"help": f"What the decoder reads besides positions, one of {DECODER_INPUTS} (see SignLLMConfig)."},
+    )
+    counter_loss_weight: float = field(default=10.0, metadata={"help": "Weight of the counter in the loss."})
+
+
+@dataclass
+class PromptStageArguments:
+    """Prompt2LangGloss only: the prompt stage (prompt or text -> LangGloss), trained after the pose model."""
+
+    prompt_stage_steps: int = field(default=3000, metadata={"help": "Training steps of the prompt stage (0: none)."})
+    prompt_stage_seconds: float | None = field(default=None, metadata={"help": "Stop it after this many seconds."})
+    prompt_stage_d_model: int = field(default=256, metadata={"help": "Width of its encoder and decoder."})
+    prompt_stage_layers: int = field(default=3, metadata={"help": "Layers of its encoder and of its decoder."})
+    prompt_stage_vocab_size: int = field(
+        default=260, metadata={"help": "Its prompt tokenizer's vocabulary (260 = bytes: letters, for fingerspelling)."}
+    )
+    prompt_stage_batch_size: int = field(default=32, metadata={"help": "Its batch size per device."})
+    prompt_stage_learning_rate: float = field(default=5e-4, metadata={"help": "Its learning rate."})
+    prompts_per_clip: int = field(default=2, metadata={"help": "Prompt templates per training clip."})

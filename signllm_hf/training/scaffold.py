@@ -1,0 +1,167 @@
+"""One way to train any model of the library: the signer, the back-translator, the prompt stage, and what comes.
+
+Each model brings only what is its own (its tokenizer, its model, its collator, its Trainer class); this module
+does the rest, the same way for all of them:
+
+- :func:`parse_arguments`: argument dataclasses from a YAML file (``--config``) and command-line flags (which win);
+- :func:`code_arguments`: `TrainingArguments` for a model trained from code (a judge, the prompt stage), with the
+  settings every such run shares (no integrations, no checkpoints, the CPU when there is no GPU);
+- :func:`train_model`: the Trainer, the time budget and its progress bar, training (resumable), evaluation, saving
+  the model with its tokenizer and the run's metrics (``metrics.json``) on the main process.
+
+Example:
+    >>> from transformers import TrainingArguments
+    >>> from signllm_hf.training.scaffold import code_arguments
+    >>> args = code_arguments(TrainingArguments, "/tmp/run", max_steps=100, batch_size=8, learning_rate=1e-3)
+    >>> args.max_steps, args.per_device_train_batch_size, str(args.save_strategy.value), args.report_to
+    (100, 8, 'no', [])
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import HfArgumentParser, Trainer
+
+from .callbacks import StopAfter
+
+logger = logging.getLogger(__name__)
+METRICS_FILE = "metrics.json"
+
+
+def make_parser(dataclass_types) -> HfArgumentParser:
+    """An ``HfArgumentParser`` over ``dataclass_types`` with ``--config FILE.yaml``."""
+    parser = HfArgumentParser(dataclass_types)
+    parser.add_argument("--config", help="YAML file of arguments (command-line flags override it)")
+    return parser
+
+
+def parse_arguments(dataclass_types, argv: list[str] | None = None, command: str = "signllm train") -> tuple:
+    """One instance of each of ``dataclass_types``, from ``--config FILE.yaml`` and the command line (which wins).
+
+    A YAML key must be a field of one of the dataclasses: a typo is an error, not a silently ignored setting.
+    """
+    parser = make_parser(dataclass_types)
+    given = sys.argv[1:] if argv is None else argv
+    argv = []
+    for argument in given:  # --config=FILE -> --config FILE
+        argv.extend(argument.split("=", 1) if argument.startswith("--config=") else [argument])
+    if "--config" in argv:
+        position = argv.index("--config")
+        if position + 1 == len(argv):
+            raise ValueError("--config needs a YAML file")
+        path = Path(argv[position + 1])
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(settings, dict):
+            raise ValueError(f"{path}: a config is a YAML mapping of setting: value, got {type(settings).__name__}")
+        known = {action.dest for action in parser._actions}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {unknown}; see `{command} --help`")
+        parser.set_defaults(**settings)
+        del argv[position : position + 2]
+    try:
+        *parsed, _ = parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as error:
+        if "bf16" not in str(error):
+            raise
+        raise ValueError(f"{error} (this machine has no bf16 GPU: pass --bf16 false to train in float32)") from error
+    return tuple(parsed)
+
+
+def code_arguments(
+    arguments_class,
+    output_dir: str,
+    *,
+    max_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seconds: float | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    use_cpu: bool | None = None,
+    **settings,
+):
+    """``arguments_class`` (a `TrainingArguments`) for a model trained from code: ``max_steps`` (or ``seconds``,
+    whichever comes first), a short warm-up, no checkpoints, no integrations, the CPU when there is no GPU.
+
+    With a time budget the learning rate stays constant after the warm-up (a linear decay to ``max_steps`` would
+    never get there); the Trainer's progress bar gives way to the budget's.
+    """
+    defaults = {
+        "output_dir": str(output_dir),
+        "max_steps": max_steps,
+        "per_device_train_batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "warmup_steps": min(100, max(1, max_steps // 20)),
+        "lr_scheduler_type": "constant_with_warmup" if seconds else "linear",
+        "logging_steps": max(max_steps // 20, 1),
+        "save_strategy": "no",
+        "report_to": [],
+        "disable_tqdm": not progress or seconds is not None,
+        "seed": seed,
+        "use_cpu": not torch.cuda.is_available() if use_cpu is None else use_cpu,
+    }
+    return arguments_class(**(defaults | settings))
+
+
+def write_metrics(output_dir: str | Path, metrics: dict) -> Path:
+    """``output_dir/metrics.json``: the run's metrics, for people and for the model card."""
+    path = Path(output_dir) / METRICS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def train_model(
+    model,
+    args,
+    train_dataset,
+    data_collator,
+    processing_class=None,
+    *,
+    trainer_class=Trainer,
+    eval_dataset=None,
+    seconds: float | None = None,
+    progress: bool = True,
+    callbacks=(),
+    resume_from_checkpoint: str | None = None,
+    on_trainer=None,
+    save: bool = True,
+) -> tuple[Trainer, dict]:
+    """Train ``model`` with ``trainer_class`` and return ``(trainer, metrics)``.
+
+    ``seconds`` bounds the training time (with a progress bar of it when ``progress``); ``on_trainer`` is called
+    with the built trainer before training starts (to hook evaluation in, for instance). After training the model is
+    evaluated on ``eval_dataset`` (when given) and, with ``save``, written to ``args.output_dir`` with
+    ``processing_class`` and ``metrics.json`` (by the main process only).
+    """
+    trainer = trainer_class(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        data_collator=data_collator,
+        processing_class=processing_class,
+        callbacks=[StopAfter(seconds, progress=progress), *callbacks],
+    )
+    if on_trainer is not None:
+        on_trainer(trainer)
+    result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    metrics = dict(result.metrics)
+    if eval_dataset is not None:
+        metrics.update(trainer.evaluate())
+    if save:
+        trainer.save_model(args.output_dir)
+        if trainer.is_world_process_zero():
+            if processing_class is not None:
+                processing_class.save_pretrained(args.output_dir)
+            write_metrics(args.output_dir, metrics)
+    return trainer, metrics
