@@ -2,6 +2,12 @@
 
     python benchmarks/generation.py                 # about 2 minutes
     python benchmarks/generation.py --threads 2 --lengths 100 200
+    python benchmarks/generation.py --memory        # peak memory against max_frames, about 2.5 minutes
+
+``--memory`` generates each length in a fresh process (Base, batch 1, float32) and reads its peak resident memory
+(``ru_maxrss``) before and after ``generate``: what generation adds should grow linearly with the frames (the KV cache
+holds 2 x decoder_layers x d_model float32 values per frame, 8 KB for Base), with no allocator fragmentation on top
+(``benchmarks/results/generation_memory.md``).
 
 For exact lengths the counter head is pinned to a constant -1, so no stop rule fires and every run generates exactly
 the asked number of frames (the work per frame does not depend on the weights). Real time = 25 fps.
@@ -18,6 +24,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,27 +53,87 @@ def timed_generate(model, frames: int, use_cache: bool, repeats: int, batch: int
     return best, out.frames
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="base")
-    parser.add_argument("--lengths", type=int, nargs="+", default=[100, 200, 400])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--dtypes", nargs="+", default=["float32", "float16", "bfloat16"])
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-
+def never_stopping_model(preset: str, max_frames: int) -> SignLLMForPoseGeneration:
+    """A freshly initialised model of ``preset`` whose counter is always -1, so it generates exactly ``max_frames``."""
     # future_prediction=3 as trained by default (ModelArguments): generation skips those outputs.
     config = SignLLMConfig.from_preset(
-        args.preset, vocab_size=8000, languages=["ase"], max_frames=max(args.lengths), future_prediction=3
+        preset, vocab_size=8000, languages=["ase"], max_frames=max_frames, future_prediction=3
     )
     model = SignLLMForPoseGeneration(config).eval()
     with torch.no_grad():  # never stop early: the counter is always -1
         for group in model.groups.values():
             group.decoder.counter_head.weight.zero_()
             group.decoder.counter_head.bias.fill_(-1.0)
+    return model
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (``ru_maxrss`` is in KB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_point(preset: str, frames: int) -> dict:
+    """Run in a fresh process: the peak memory before and after generating ``frames`` frames."""
+    model = never_stopping_model(preset, frames)
+    timed_generate(model, 10, True, 1)  # warm-up: the kernels' own buffers are counted before, not in, the growth
+    before = peak_mb()
+    seconds, _ = timed_generate(model, frames, True, 1)
+    config = model.config
+    cache_mb = 2 * config.decoder_layers * config.d_model * 4 * frames / 2**20  # keys + values, float32
+    return {"frames": frames, "before": before, "after": peak_mb(), "seconds": seconds, "cache_mb": cache_mb}
+
+
+def memory_table(args: argparse.Namespace) -> None:
+    """One fresh process per length (a process's peak memory never goes down), then a markdown table."""
+    command = " ".join(["python", "benchmarks/generation.py", *sys.argv[1:]])
+    date = datetime.date.today().isoformat()
+    print(
+        f"`{command}` on {date}: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU(s), "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{args.threads} thread(s), preset {args.preset}, batch 1, float32, "
+        f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', 'unset')}\n"
+    )
+    print(
+        "| max_frames | seconds | peak RSS before generate (MB) | peak RSS after (MB) | added by generate (MB) | "
+        "KV cache size (MB) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for frames in args.lengths:
+        point = [sys.executable, __file__, "--memory-point", str(frames), "--preset", args.preset]
+        result = subprocess.run([*point, "--threads", str(args.threads)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"the {frames}-frame run failed:\n{result.stderr[-3000:]}")
+        row = json.loads(result.stdout.strip().splitlines()[-1])
+        print(
+            f"| {frames} | {row['seconds']:.1f} | {row['before']:.0f} | {row['after']:.0f} | "
+            f"{row['after'] - row['before']:.0f} | {row['cache_mb']:.0f} |",
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="base")
+    parser.add_argument("--lengths", type=int, nargs="+", help="frames (default 100 200 400; --memory: 500 ... 8000)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float16", "bfloat16"])
+    parser.add_argument("--memory", action="store_true", help="peak memory against max_frames instead of speed")
+    parser.add_argument("--memory-point", type=int, help=argparse.SUPPRESS)  # one --memory length, in its process
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    if args.memory_point:
+        print(json.dumps(memory_point(args.preset, args.memory_point)))
+        return
+    if args.memory:
+        args.lengths = args.lengths or [500, 1000, 2000, 4000, 8000]
+        memory_table(args)
+        return
+    args.lengths = args.lengths or [100, 200, 400]
+
+    model = never_stopping_model(args.preset, max(args.lengths))
     models = {name: copy.deepcopy(model).to(getattr(torch, name)) for name in args.dtypes}
     for each in models.values():
         timed_generate(each, 10, True, 1)  # warm-up

@@ -101,15 +101,12 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from transformers import pipeline  # noqa: PLC0415
-
-    import signllm_hf  # noqa: F401, PLC0415 - registers the text-to-pose task
-
-    if not Path(args.model_dir).is_dir():
-        raise FileNotFoundError(f"{args.model_dir}: no such model folder (expected config.json + model.safetensors)")
     import torch  # noqa: PLC0415
 
-    signer = pipeline("text-to-pose", model=args.model_dir, device=args.device, dtype=getattr(torch, args.dtype))
+    from .pipeline_signllm import load_text_to_pose  # noqa: PLC0415 - importing signllm_hf registers the task
+
+    # A faulty model folder (malformed JSON, truncated weights, a language without weights): one line naming the file
+    signer = load_text_to_pose(args.model_dir, device=args.device, dtype=getattr(torch, args.dtype))
     options = {"language": args.language, "pose_path": args.out, "gif_path": args.gif, "max_frames": args.max_frames}
     result = signer(args.text, **{k: v for k, v in options.items() if v is not None})
     frames = len(result["pose"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import re
 from dataclasses import field
 
@@ -86,7 +87,12 @@ class SignLLMConfig(PreTrainedConfig):
         counter_loss_weight: weight of the counter channel in the loss, relative to one pose channel (1 = the
             counter is one channel among 151, as in Progressive Transformers; larger values sharpen the stop).
     Generation:
-        max_frames: hard cap on generated frames.
+        max_frames: default cap on generated frames (``generate(max_frames=...)`` overrides it).
+        max_positions: the most frames one generation may produce: ``max_frames`` (the config's or the one passed
+            to ``generate``) can go up to it, not beyond. The sinusoidal positions have no table, but they are only
+            trained up to the longest clip, and the key/value cache grows by ``2 x decoder_layers x d_model``
+            float32 values per frame (8 KB for Base, 32 KB for Super, per text): the limit turns a typo such as
+            ``max_frames=800000`` into an error rather than hours of generation and gigabytes of cache.
         stop_rule: ``"length"`` stops when the predicted counter says the clip is complete (its estimate of the
             total length, (t + 1) / c_t, is reached). ``"counter"`` (default) also stops when the counter falls by
             more than ``stop_drop`` from a peak of at least ``stop_peak``, and ends the clip at the peak: a model
@@ -133,6 +139,7 @@ class SignLLMConfig(PreTrainedConfig):
     counter_loss_weight: float = 1.0
     # generation
     max_frames: int = 400
+    max_positions: int = 8192
     stop_rule: str = "counter"
     stop_threshold: float = 0.95
     stop_drop: float = 0.02
@@ -171,7 +178,16 @@ class SignLLMConfig(PreTrainedConfig):
         )
         for name in ("encoder_layers", "decoder_layers", "ffn_dim", "vocab_size", "max_text_length", "pose_dim"):
             check(getattr(self, name) > 0, f"`{name}` must be > 0, got {getattr(self, name)}")
-        check(self.max_frames > 0, f"`max_frames` must be > 0, got {self.max_frames}")
+        for name in ("max_frames", "max_positions"):
+            value = getattr(self, name)
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            check(whole, f"`{name}` must be a whole number of frames, got {value!r} ({type(value).__name__})")
+            check(value > 0, f"`{name}` must be > 0, got {value}")
+        check(
+            self.max_frames <= self.max_positions,
+            f"`max_frames` ({self.max_frames}) must be <= `max_positions` ({self.max_positions}), the most frames "
+            "one generation may produce; lower max_frames or raise max_positions",
+        )
         check(self.future_prediction >= 0, f"`future_prediction` must be >= 0, got {self.future_prediction}")
         check(self.gaussian_noise >= 0, f"`gaussian_noise` must be >= 0, got {self.gaussian_noise}")
         check(self.counter_loss_weight > 0, f"`counter_loss_weight` must be > 0, got {self.counter_loss_weight}")
@@ -223,6 +239,41 @@ class SignLLMConfig(PreTrainedConfig):
         """Values the decoder reads per step (``decoder_input``): 0 for ``"position"``."""
         sizes = {"frame": self.output_size, "pose": self.pose_dim, "counter": 1, "position": 0}
         return sizes[self.decoder_input]
+
+    def resolve_max_frames(self, max_frames=None) -> int:
+        """The frame cap of one generation: ``max_frames`` checked (a whole number from 1 to ``max_positions``), or
+        the config's own ``max_frames`` when it is None.
+
+        >>> config = SignLLMConfig(max_frames=400, max_positions=1000)
+        >>> config.resolve_max_frames(), config.resolve_max_frames(600)
+        (400, 600)
+        >>> config.resolve_max_frames(2.7)
+        Traceback (most recent call last):
+        ValueError: `max_frames` must be a whole number of frames, got 2.7 (float)
+        >>> config.resolve_max_frames(5000)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: `max_frames=5000` is more than this model's limit of 1000 frames (`max_positions` in ...
+        """
+        if max_frames is None:
+            return self.max_frames
+        # operator.index accepts ints, numpy integers and 0-d integer tensors; int(2.7) would quietly give 2.
+        try:
+            frames = operator.index(max_frames) if not isinstance(max_frames, bool) else None
+        except TypeError:
+            frames = None
+        if frames is None:
+            raise ValueError(
+                f"`max_frames` must be a whole number of frames, got {max_frames!r} ({type(max_frames).__name__})"
+            )
+        if frames <= 0:
+            raise ValueError(f"`max_frames` must be > 0, got {frames}")
+        if frames > self.max_positions:
+            raise ValueError(
+                f"`max_frames={frames}` is more than this model's limit of {self.max_positions} frames "
+                f"(`max_positions` in its config.json); ask for at most {self.max_positions} frames, or raise "
+                "`max_positions` in config.json"
+            )
+        return frames
 
     @classmethod
     def from_preset(cls, preset: str, **kwargs) -> SignLLMConfig:

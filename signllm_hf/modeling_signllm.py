@@ -29,9 +29,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError, safe_open
 from torch import nn
 from transformers import AutoConfig, AutoModel, DynamicCache, EncoderDecoderCache, PreTrainedModel
 from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache, DynamicLayer
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput
 
@@ -91,6 +93,61 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
     angles = positions.float()[..., None] * frequencies
     encoding = torch.cat([angles.sin(), angles.cos()], dim=-1)
     return F.pad(encoding, (0, dim - 2 * half))
+
+
+class SignLLMGrowingCacheLayer(DynamicLayer):
+    """A self-attention cache layer that keeps its keys and values in one buffer, doubled when full (from
+    ``first_block`` frames up to ``max_length``), instead of one ``torch.cat`` per frame.
+
+    ``DynamicLayer`` allocates a new (B, H, T, hd) tensor at every step: a size never seen before, so the allocator
+    can rarely reuse the freed ones, and generating 8000 Base frames added 12.9 GB to the process's peak memory for
+    62 MB of keys and values; with this layer it adds 77 MB (``benchmarks/results/generation_memory.md``). Doubling
+    allocates log2(T / first_block) times. ``keys`` / ``values`` stay views of the first T frames: attention reads
+    the same numbers as with ``DynamicLayer``, bit for bit (``tests/model/test_generation.py``).
+
+    >>> layer = SignLLMGrowingCacheLayer(max_length=600)
+    >>> for step in range(300):
+    ...     keys, values = layer.update(torch.full((1, 2, 1, 4), float(step)), torch.zeros(1, 2, 1, 4))
+    >>> keys.shape, layer.capacity, float(keys[0, 0, 299, 0])  # 256 frames first, then doubled (capped at 600)
+    (torch.Size([1, 2, 300, 4]), 512, 299.0)
+    """
+
+    first_block = 256
+
+    def __init__(self, max_length: int):
+        super().__init__()
+        self.max_length = max_length
+        self.key_buffer: torch.Tensor | None = None  # (B, H, capacity, hd); only the first T frames are meaningful
+        self.value_buffer: torch.Tensor | None = None
+
+    @property
+    def capacity(self) -> int:
+        return 0 if self.key_buffer is None else self.key_buffer.shape[-2]
+
+    def update(self, key_states, value_states, *args, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        length, end = self.get_seq_length(), self.get_seq_length() + key_states.shape[-2]
+        # Keys that are no view of the buffer were replaced from outside (a crop keeps the view; a reset or a batch
+        # selection does not): start a new buffer from them.
+        detached = self.key_buffer is None or self.keys.data_ptr() != self.key_buffer.data_ptr()
+        if detached or end > self.capacity:
+            self._grow(end, key_states, value_states)
+        self.key_buffer[..., length:end, :] = key_states
+        self.value_buffer[..., length:end, :] = value_states
+        self.keys, self.values = self.key_buffer[..., :end, :], self.value_buffer[..., :end, :]  # (B, H, T, hd)
+        return self.keys, self.values
+
+    def _grow(self, needed: int, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        capacity = max(needed, min(max(2 * self.capacity, self.first_block), self.max_length))
+        length = self.get_seq_length()
+        buffers = []
+        for old, new in ((self.keys, key_states), (self.values, value_states)):
+            buffer = new.new_empty(*new.shape[:-2], capacity, new.shape[-1])  # (B, H, capacity, hd)
+            if length:
+                buffer[..., :length, :] = old
+            buffers.append(buffer)
+        self.key_buffer, self.value_buffer = buffers
 
 
 class SignLLMAttention(nn.Module):
@@ -275,6 +332,43 @@ class SignLLMGroup(nn.Module):
         self.decoder = SignLLMPoseDecoder(config)
 
 
+def check_weight_files(folder: str | os.PathLike) -> None:
+    """Raise a ValueError naming the file when a saved model's safetensors weights cannot be read (a truncated or
+    corrupt copy); transformers would fail deep inside ``safe_open`` with a message that names no file. Files that
+    are absent are left to transformers, which lists what it looked for.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(folder, "model.safetensors"), "wb").write(b"12345")
+    >>> check_weight_files(folder)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: .../model.safetensors: cannot read the weights (Error while deserializing header: header too small)...
+    """
+    index = os.path.join(folder, "model.safetensors.index.json")
+    names = ["model.safetensors"]
+    if os.path.isfile(index):  # a sharded checkpoint: every shard the index names
+        try:
+            with open(index, encoding="utf-8") as handle:
+                names = sorted(set(json.load(handle)["weight_map"].values()))
+        except (ValueError, KeyError, AttributeError) as error:
+            raise ValueError(
+                f"{index}: not a safetensors index ({type(error).__name__}: {error}); copy it again from where the "
+                "model was saved, or save the model again"
+            ) from None
+    for name in names:
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            continue
+        try:
+            with safe_open(path, framework="pt"):  # checks the header and that the file holds every tensor it lists
+                pass
+        except (SafetensorError, OSError) as error:
+            raise ValueError(
+                f"{path}: cannot read the weights ({error}): the file is truncated or corrupt; copy it again from "
+                "where the model was saved, or save the model again"
+            ) from None
+
+
 class SignLLMPreTrainedModel(PreTrainedModel):
     config: SignLLMConfig
     config_class = SignLLMConfig
@@ -303,6 +397,48 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         # Noise std for the decoder inputs in training when set (the trainer's noise schedule), else the config's.
         self.training_noise: float | None = None
         self.post_init()
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """[`PreTrainedModel.from_pretrained`], refusing a checkpoint that would sign from random weights: a weights
+        file that cannot be read, or a language of config.json whose group is not (or not wholly) in the weights.
+        transformers would only log it in its MISSING table and initialise the group at random, e.g. after a
+        language was added to config.json by hand, or a group's tensors were dropped from model.safetensors.
+
+        To grow a model, load it first and then call :meth:`add_language` or :meth:`load_language`, and save it.
+        """
+        source = pretrained_model_name_or_path
+        if source is not None and os.path.isdir(source):
+            check_weight_files(os.path.join(source, kwargs.get("subfolder") or ""))
+        return_info = kwargs.pop("output_loading_info", False)
+        try:
+            model, info = super().from_pretrained(source, *model_args, output_loading_info=True, **kwargs)
+        except SafetensorError as error:  # a file that check_weight_files did not see (e.g. in the Hub cache)
+            raise ValueError(
+                f"{source}: cannot read the weights ({error}): a file is truncated or corrupt; download or copy the "
+                "model again"
+            ) from None
+        model._refuse_missing_groups(info["missing_keys"], source)
+        return (model, info) if return_info else model
+
+    def _refuse_missing_groups(self, missing_keys, source) -> None:
+        missing = {}  # group name -> how many of its tensors the checkpoint lacks
+        for key in missing_keys:
+            parts = key.split(".")
+            if len(parts) > 2 and parts[0] == "groups" and parts[1] in self.groups:
+                missing[parts[1]] = missing.get(parts[1], 0) + 1
+        if not missing:
+            return
+        described = ", ".join(
+            f"{'every language (the shared group)' if name == SHARED_GROUP else repr(name)}: {count} of "
+            f"{len(self.groups[name].state_dict())} tensors missing"
+            for name, count in sorted(missing.items())
+        )
+        raise ValueError(
+            f"{source}: config.json lists languages whose weights are not in the checkpoint ({described}); they "
+            "would sign from random weights. Retrain the model with these languages, or remove them from "
+            "`languages` in config.json (a group saved with save_language can then be added with load_language)"
+        )
 
     def statistics(self, device=None) -> tuple[torch.Tensor, torch.Tensor]:
         """The data's per-channel mean and std (float32), read from the config each time: they follow
@@ -676,11 +812,10 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         prediction back. With ``use_cache`` every step runs only on the newest frame against cached keys and values
         (its cost does not grow with the prefix); without, the whole prefix is decoded again each step (for
         checking). A sequence stops at the first frame whose counter meets the config's stop rule, or at
-        ``max_frames``; the loop ends when every sequence has stopped. Training mode is restored afterwards.
+        ``max_frames`` (default: the config's; at most its ``max_positions``); the loop ends when every sequence has
+        stopped. Training mode is restored afterwards.
         """
-        max_frames = self.config.max_frames if max_frames is None else int(max_frames)
-        if max_frames <= 0:
-            raise ValueError(f"`max_frames` must be > 0, got {max_frames}")
+        max_frames = self.config.resolve_max_frames(max_frames)  # a whole number, at most config.max_positions
         input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
         modes = {module: module.training for module in self.modules()}  # a frozen part may stay in eval mode
         self.eval()
@@ -707,11 +842,18 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         poses = self.denormalize(frames) * valid[..., None]  # data coordinates
         return SignLLMGenerationOutput(poses.view(batch, longest, -1, 3), lengths, counters, frames)
 
+    def _new_cache(self, max_frames: int) -> EncoderDecoderCache:
+        """The decoder's KV cache for one generation: self-attention keys and values in buffers that grow by
+        doubling up to ``max_frames`` (see ``SignLLMGrowingCacheLayer``); the text's cross-attention ones, computed
+        once, in a ``DynamicCache``."""
+        layers = [SignLLMGrowingCacheLayer(max_frames) for _ in range(self.config.decoder_layers)]
+        return EncoderDecoderCache(Cache(layers=layers), DynamicCache())
+
     def _generate_group(self, group, input_ids, attention_mask, max_frames: int, use_cache: bool):
         memory = group.encoder(input_ids, attention_mask)  # encoded once: (B, L, D), in the model's dtype
         memory_mask = attention_mask[:, None, None, :].bool()
         batch = input_ids.shape[0]
-        cache = EncoderDecoderCache(DynamicCache(), DynamicCache()) if use_cache else None
+        cache = self._new_cache(max_frames) if use_cache else None
         frame = memory.new_zeros(batch, 1, self.config.output_size)  # the start frame: zero pose, counter 0
         inputs = []  # decoder inputs so far (only needed without a cache)
         outputs = []

@@ -18,12 +18,56 @@ input may be a prompt that names the language, and each result also holds the ``
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from pathlib import Path
 
 import numpy as np
-from transformers import Pipeline
+from transformers import AutoModel, AutoTokenizer, Pipeline, pipeline
 
 logger = logging.getLogger(__name__)
+JSON_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def load_text_to_pose(model_dir: str | os.PathLike, device="cpu", dtype=None) -> TextToPosePipeline:
+    """The ``text-to-pose`` pipeline of a saved model folder, where a fault of the folder is one error that names
+    the file: FileNotFoundError for a missing folder or config.json; ValueError for a malformed JSON file, unreadable
+    or missing weights, a language without weights, or a tokenizer that cannot be loaded.
+
+    >>> load_text_to_pose("no/such/folder")
+    Traceback (most recent call last):
+    FileNotFoundError: no/such/folder: no such model folder (expected config.json + model.safetensors)
+    """
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{model_dir}: no such model folder (expected config.json + model.safetensors)")
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder / 'config.json'}: missing; {model_dir} is not a saved model folder")
+    for name in JSON_FILES:
+        path = folder / name
+        if path.is_file():
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as error:
+                raise ValueError(
+                    f"{path}: not valid JSON ({error}); restore the file from where the model was saved, or save "
+                    "the model again"
+                ) from None
+    # Loaded here rather than by pipeline(), which would bury these errors in a traceback per model class it tried.
+    try:
+        model = AutoModel.from_pretrained(str(folder), dtype=dtype)
+    except OSError as error:  # transformers' "no file named model.safetensors", a file it may not read, ...
+        raise ValueError(f"{model_dir}: cannot load the model ({error})") from None
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__  # one line, for the command's one-line error
+        raise ValueError(
+            f"{model_dir}: cannot load the tokenizer saved with the model ({reason}); save it there again with "
+            "tokenizer.save_pretrained"
+        ) from None
+    return pipeline("text-to-pose", model=model, tokenizer=tokenizer, device=device)
 
 
 class TextToPosePipeline(Pipeline):
@@ -51,10 +95,8 @@ class TextToPosePipeline(Pipeline):
         preprocess, forward = {}, {}
         if language is not None:
             preprocess["language"] = language
-        if max_frames is not None:
-            if int(max_frames) <= 0:
-                raise ValueError(f"`max_frames` must be > 0, got {max_frames}")
-            forward["max_frames"] = int(max_frames)
+        if max_frames is not None:  # checked now (a whole number within the model's limit), not after tokenizing
+            forward["max_frames"] = self.model.config.resolve_max_frames(max_frames)
         return preprocess, forward, {}
 
     def __init__(self, *args, **kwargs):

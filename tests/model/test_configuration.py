@@ -52,6 +52,9 @@ def test_data_statistics_are_recorded():
     [
         ({"mode": "shared"}, "`mode` must be one of"),
         ({"max_frames": 0}, r"`max_frames` must be > 0, got 0"),
+        ({"max_frames": 2.5}, r"`max_frames` must be a whole number of frames, got 2.5 \(float\)"),
+        ({"max_positions": True}, r"`max_positions` must be a whole number of frames, got True \(bool\)"),
+        ({"max_frames": 500, "max_positions": 400}, r"`max_frames` \(500\) must be <= `max_positions` \(400\)"),
         ({"future_prediction": -1}, r"`future_prediction` must be >= 0, got -1"),
         ({"d_model": 30}, r"`d_model` \(30\) must be a positive multiple of `attention_heads` \(4\)"),
         ({"languages": []}, "at least one sign language"),

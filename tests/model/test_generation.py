@@ -143,3 +143,89 @@ def test_generate_keeps_each_submodule_mode(model):
     model.groups["ase"].encoder.eval()  # e.g. a frozen encoder kept in eval mode
     model.generate(torch.tensor([[5, 2]]), language="ase", max_frames=2)
     assert model.training and not model.groups["ase"].encoder.training and model.groups["ase"].decoder.training
+
+
+def _seeded_model():
+    torch.manual_seed(0)
+    stats = {"pose_mean": torch.linspace(-1, 1, 150).tolist(), "pose_std": torch.linspace(0.5, 2, 150).tolist()}
+    return SignLLMForPoseGeneration(tiny_config(**stats)).eval()
+
+
+def test_growing_cache_generates_exactly_what_the_concatenating_cache_did(monkeypatch):
+    """The buffer doubles at 4, 8, 16 and 32 frames here: every frame, counter and length stays bit-identical to
+    those of DynamicCache (one torch.cat per frame, the cache generate() used before), for one-language and mixed
+    batches, and for rows that stop at different steps."""
+    from transformers import DynamicCache, EncoderDecoderCache
+
+    from signllm_hf.modeling_signllm import SignLLMGrowingCacheLayer
+
+    monkeypatch.setattr(SignLLMGrowingCacheLayer, "first_block", 4)
+    three = torch.tensor([[5, 6, 7, 8, 2], [9, 10, 2, 0, 0], [11, 12, 13, 2, 0]])
+    four = torch.tensor([[5, 6, 7, 2], [9, 2, 0, 0], [11, 12, 13, 14], [20, 21, 2, 0]])
+    cases = [
+        (_seeded_model, three, "ase", None),
+        (_seeded_model, three, ["gsg", "ase", "gsg"], None),
+        (lambda: _ramped_model([0.05, 0.1, 0.2, 0.02]), four, "ase", [10, 5, 3, 25]),
+    ]
+    for build, ids, language, lengths in cases:
+        grown = build().generate(ids, language=language, max_frames=40)
+        reference = build()
+        monkeypatch.setattr(
+            reference, "_new_cache", lambda max_frames: EncoderDecoderCache(DynamicCache(), DynamicCache())
+        )
+        concatenated = reference.generate(ids, language=language, max_frames=40)
+        assert lengths is None or grown.lengths.tolist() == lengths
+        for name in ("frames", "counters", "lengths"):
+            assert torch.equal(getattr(grown, name), getattr(concatenated, name)), name
+
+
+def test_cache_buffer_doubles_instead_of_growing_every_frame():
+    """600 frames allocate 3 buffers (256, 512, then the 600-frame cap), not 600 ever larger tensors; the keys are
+    the frames appended so far, also after a crop or a batch selection."""
+    from signllm_hf.modeling_signllm import SignLLMGrowingCacheLayer
+
+    layer = SignLLMGrowingCacheLayer(max_length=600)
+    steps = torch.randn(600, 2, 3, 1, 4)  # (T, B, H, 1, hd)
+    buffers = set()
+    for step in steps:
+        keys, values = layer.update(step, -step)
+        buffers.add(layer.key_buffer.data_ptr())
+    assert len(buffers) == 3 and layer.capacity == 600
+    expected = torch.cat(list(steps), dim=2)  # (B, H, T, hd)
+    assert torch.equal(keys, expected) and torch.equal(values, -expected)
+    layer.crop(-100)
+    keys, _ = layer.update(steps[0], steps[0])
+    assert keys.shape[2] == 501 and torch.equal(keys[:, :, :500], expected[:, :, :500])
+    layer.batch_select_indices(torch.tensor([1]))  # replaces the keys: the next update starts a buffer from them
+    keys, _ = layer.update(steps[1, 1:], steps[1, 1:])
+    assert keys.shape == (1, 3, 502, 4) and torch.equal(keys[0, :, :500], expected[1, :, :500])
+    assert torch.equal(keys[0, :, 500:], torch.cat([steps[0, 1], steps[1, 1]], dim=1))
+
+
+@pytest.mark.parametrize(
+    ("max_frames", "message"),
+    [
+        (2.7, r"`max_frames` must be a whole number of frames, got 2.7 \(float\)"),
+        (True, r"`max_frames` must be a whole number of frames, got True \(bool\)"),
+        ("12", r"`max_frames` must be a whole number of frames, got '12' \(str\)"),
+        (0, r"`max_frames` must be > 0, got 0"),
+        (
+            65,
+            r"`max_frames=65` is more than this model's limit of 64 frames \(`max_positions` in its config.json\); "
+            r"ask for at most 64 frames, or raise `max_positions` in config.json",
+        ),
+    ],
+)
+def test_max_frames_is_a_whole_number_within_the_models_limit(max_frames, message):
+    model = SignLLMForPoseGeneration(tiny_config(max_positions=64)).eval()
+    with pytest.raises(ValueError, match=message):
+        model.generate(torch.tensor([[5, 2]]), language="ase", max_frames=max_frames)
+
+
+def test_max_frames_accepts_numpy_and_tensor_integers():
+    import numpy as np
+
+    model = SignLLMForPoseGeneration(tiny_config(stop_rule="threshold", stop_threshold=1.0, max_positions=64)).eval()
+    for max_frames in (np.int64(5), torch.tensor(5), 64):
+        out = model.generate(torch.tensor([[5, 2]]), language="ase", max_frames=max_frames)
+        assert out.lengths.tolist() == [int(max_frames)]

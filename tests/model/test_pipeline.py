@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -59,6 +61,11 @@ def test_bad_input(signer):
         signer("hello")
     with pytest.raises(ValueError, match=r"`max_frames` must be > 0, got 0"):
         signer("hello", language="ase", max_frames=0)
+    for max_frames in (2.7, True):  # int() would quietly make 2.7 two frames, True one
+        with pytest.raises(ValueError, match=r"`max_frames` must be a whole number of frames, got (2.7|True)"):
+            signer("hello", language="ase", max_frames=max_frames)
+    with pytest.raises(ValueError, match=r"`max_frames=9000` is more than this model's limit of 8192 frames"):
+        signer("hello", language="ase", max_frames=9000)
     with pytest.raises(ValueError, match=r"must contain '\{index\}'"):
         signer(["a", "b"], language="ase", gif_path="same.gif")
 
@@ -134,3 +141,56 @@ def test_half_precision_on_the_cpu_follows_float32(model_dir, signer, tmp_path):
         == 0
     )
     np.testing.assert_allclose(read_pose_file(tmp_path / "half.pose").pose, result["pose"], atol=1e-4)
+
+
+def _faulty_copy(model_dir, folder, fault: str):
+    import json
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    folder = shutil.copytree(model_dir, folder)
+    if fault == "config.json":  # a config.json cut short, e.g. by an interrupted copy
+        text = (folder / "config.json").read_text()
+        (folder / "config.json").write_text(text[: len(text) // 2])
+    elif fault == "model.safetensors":
+        weights = (folder / "model.safetensors").read_bytes()
+        (folder / "model.safetensors").write_bytes(weights[: len(weights) // 3])
+    elif fault == "language":  # a language added to config.json by hand, without weights
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps(config | {"languages": [*config["languages"], "bfi"]}))
+    elif fault == "group":  # one language's tensors gone from the weights
+        weights = load_file(folder / "model.safetensors")
+        kept = {key: value for key, value in weights.items() if not key.startswith("groups.gsg.")}
+        save_file(kept, folder / "model.safetensors", metadata={"format": "pt"})
+    elif fault == "tokenizer":
+        (folder / "tokenizer.json").unlink()
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("config.json", r"{folder}/config.json: not valid JSON \(.*line \d+ column \d+.*\); restore the file"),
+        ("model.safetensors", r"{folder}/model.safetensors: cannot read the weights \(.*\): the file is truncated"),
+        ("language", r"{folder}: config.json lists languages whose weights are not in the checkpoint \('bfi': 79"),
+        ("group", r"{folder}: config.json lists languages whose weights are not in the checkpoint \('gsg': 79"),
+        ("tokenizer", r"{folder}: cannot load the tokenizer saved with the model \(.*\); save it there again"),
+    ],
+)
+def test_generate_command_reports_a_faulty_model_folder_in_one_line(model_dir, tmp_path, capsys, fault, message):
+    folder = _faulty_copy(model_dir, tmp_path / "model", fault)
+    assert main(["generate", str(folder), "hello world", "--language", "ase"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch("signllm: error: " + message.format(folder=re.escape(str(folder))) + ".*", error), error
+
+
+def test_generate_command_checks_max_frames(model_dir, capsys):
+    command = ["generate", str(model_dir), "hello world", "--language", "ase", "--max-frames"]
+    assert main([*command, "9000"]) == 2
+    assert (
+        "signllm: error: `max_frames=9000` is more than this model's limit of 8192 frames" in capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit) as exit_info:  # argparse's type=int: not silently 2 frames
+        main([*command, "2.7"])
+    assert exit_info.value.code == 2 and "invalid int value: '2.7'" in capsys.readouterr().err

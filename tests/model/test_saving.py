@@ -1,5 +1,6 @@
 """save_pretrained -> from_pretrained, in this process, in a fresh one, and through trust_remote_code."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -94,3 +95,58 @@ def test_other_model_types_are_refused(tmp_path):
         SignLLMForPoseGeneration.from_pretrained(tmp_path)
     with pytest.raises(ValueError, match="'bert' checkpoint"):
         SignLLMConfig.from_pretrained(tmp_path)
+
+
+def _drop_group(folder, language: str) -> None:
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(folder / "model.safetensors")
+    kept = {key: value for key, value in weights.items() if not key.startswith(f"groups.{language}.")}
+    assert len(kept) < len(weights)
+    save_file(kept, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+def test_a_language_without_weights_is_refused(saved, tmp_path):
+    """A language of config.json whose group is not in model.safetensors would sign from random weights."""
+    import shutil
+
+    folder, _ = saved
+    dropped = shutil.copytree(folder, tmp_path / "dropped")
+    _drop_group(dropped, "gsg")
+    message = rf"{dropped}: config.json lists languages whose weights are not in the checkpoint \('gsg': 79 of 79"
+    with pytest.raises(ValueError, match=message):
+        SignLLMForPoseGeneration.from_pretrained(dropped)
+    with pytest.raises(ValueError, match=r"remove them from `languages` in config.json"):
+        AutoModel.from_pretrained(dropped)
+    edited = shutil.copytree(folder, tmp_path / "edited")  # a language added to config.json by hand
+    config = json.loads((edited / "config.json").read_text())
+    (edited / "config.json").write_text(json.dumps(config | {"languages": [*config["languages"], "bfi"]}))
+    with pytest.raises(ValueError, match=r"\('bfi': 79 of 79 tensors missing\); they would sign from random weights"):
+        SignLLMForPoseGeneration.from_pretrained(edited)
+
+
+def test_added_languages_save_and_load(saved, tmp_path):
+    folder, expected = saved
+    model, info = SignLLMForPoseGeneration.from_pretrained(folder, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    model.add_language("bfi", init_from="gsg")
+    model.save_pretrained(tmp_path)
+    grown = SignLLMForPoseGeneration.from_pretrained(tmp_path)
+    assert grown.config.languages == ["ase", "gsg", "bfi"]
+    ids = torch.tensor(IDS)
+    again = grown.generate(ids, (ids != 0).long(), language=["ase", "bfi"], max_frames=12)
+    torch.testing.assert_close(again.poses, expected.poses, atol=1e-6, rtol=0)  # bfi is a copy of gsg
+
+
+def test_unreadable_weights_name_the_file(saved, tmp_path):
+    import shutil
+
+    folder, _ = saved
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    weights = (copy / "model.safetensors").read_bytes()
+    for cut in (len(weights) // 2, 5):  # a copy cut short: in the tensors, in the header
+        (copy / "model.safetensors").write_bytes(weights[:cut])
+        with pytest.raises(
+            ValueError, match=rf"{copy / 'model.safetensors'}: cannot read the weights \(.*\): the file"
+        ):
+            SignLLMForPoseGeneration.from_pretrained(copy)
