@@ -11,7 +11,8 @@
     signllm quickstart [--word hello]        (corpus, training, GIF and scores in ~10 CPU minutes)
 
 Errors in the input are reported in one line (exit code 2); ``--traceback`` shows the full trace. ``convert``
-exits with 1 when it skipped any clip (the summary says which and why).
+exits with 1 when it skipped any clip (the summary says which and why). Ctrl-C prints ``signllm: interrupted`` and
+exits with 130; a command run again continues or redoes what was cut short.
 """
 
 from __future__ import annotations
@@ -395,6 +396,16 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:  # Ctrl-C is a request, not a crash: files are written atomically, reruns resume
+        if "--traceback" in argv:
+            raise
+        print("signllm: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv[:1] == ["train"]:  # the training entry point has its own (HfArgumentParser) options
         from .training.run import main as train_main  # noqa: PLC0415
 

@@ -186,9 +186,15 @@ def load_clip(
         path = path / f"{split or names[0]}.skels"
     if path.suffix == ".skels":
         if clip_id is not None:
-            ids = path.with_suffix(".files").read_text(encoding="utf-8").split("\n")
+            files = path.with_suffix(".files")
+            if not files.is_file():
+                raise FileNotFoundError(f"{files}: missing; --id looks clip ids up there (or pass --index)")
+            try:
+                ids = [line.rstrip("\r") for line in files.read_text(encoding="utf-8-sig").split("\n")]
+            except UnicodeDecodeError:
+                raise ValueError(f"{files}: not UTF-8 text; save it as UTF-8 (or pass --index)") from None
             if clip_id not in ids:
-                raise KeyError(f"{path.with_suffix('.files')}: no clip id {clip_id!r}")
+                raise KeyError(f"{files}: no clip id {clip_id!r}")
             index = ids.index(clip_id)
         index = index or 0
         pose, confidence = read_skels_clip(path, index, variant=variant, scale=scale)

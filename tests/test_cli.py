@@ -1,9 +1,13 @@
+import signal
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from signllm_hf import cli
 from signllm_hf.cli import main
 from signllm_hf.data import load_pose_dataset, read_pose_file
 
@@ -68,3 +72,53 @@ def test_console_script_is_installed():
         [sys.executable, "-m", "signllm_hf.cli", "corpus", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "fingerspelling" in result.stdout and "synthetic" in result.stdout
+
+
+def test_ctrl_c_exits_quietly_with_130(monkeypatch, capsys):
+    def interrupted(args):
+        signal.raise_signal(signal.SIGINT)  # what Ctrl-C sends; Python raises KeyboardInterrupt in the command
+        raise AssertionError("not interrupted")
+
+    monkeypatch.setattr(cli, "run_synthetic", interrupted)
+    # As in a terminal, even when the tests run in the background (where SIGINT starts out ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        try:
+            code = main(["corpus", "synthetic", "out"])
+        except KeyboardInterrupt:  # would end the whole test session, not fail this test
+            pytest.fail("KeyboardInterrupt escaped main()")
+        assert code == 130 and capsys.readouterr().err == "signllm: interrupted\n"
+        with pytest.raises(KeyboardInterrupt):  # unless the trace was asked for
+            main(["--traceback", "corpus", "synthetic", "out"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_sigint_to_a_running_command(tmp_path):
+    # A real process and a real signal, sent once the command runs (a Ctrl-C while Python still imports the
+    # package happens before main() can catch it).
+    script = textwrap.dedent(
+        """
+        import signal, sys, time
+        from signllm_hf import cli
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, also when run in the background
+
+        def running(args):
+            print("running", flush=True)
+            time.sleep(120)
+
+        cli.run_synthetic = running
+        sys.exit(cli.main(["corpus", "synthetic", "out"]))
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        assert process.stdout.readline() == "running\n"
+        process.send_signal(signal.SIGINT)
+        _, error = process.communicate(timeout=60)
+    finally:
+        process.kill()  # a no-op once it has exited
+    assert process.returncode == 130 and error.endswith("signllm: interrupted\n") and "Traceback" not in error

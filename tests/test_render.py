@@ -112,3 +112,17 @@ def test_load_clip_from_every_source(tmp_path):
         render_clips([clip], tmp_path / "x.png")
     with pytest.raises(ValueError, match="no frames"):
         save_animation([], tmp_path / "x.gif", fps=25)
+
+
+def test_render_names_a_garbage_skels_file_and_what_to_do(tmp_path, capsys):
+    from signllm_hf.cli import main
+
+    (tmp_path / "clip.skels").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    assert main(["render", str(tmp_path / "clip.skels"), "--out", str(tmp_path / "x.gif")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"signllm: error: {tmp_path / 'clip.skels'}: not UTF-8 text (it holds the byte 0x89)")
+    assert "re-save it as UTF-8" in error and not (tmp_path / "x.gif").exists()
+    write_prompt2sign(pose_dataset_from_rows(pose_rows([3])), tmp_path, "dev")
+    (tmp_path / "dev.files").write_bytes("übung\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"dev\.files: not UTF-8 text; save it as UTF-8 \(or pass --index\)"):
+        load_clip(tmp_path / "dev.skels", clip_id="übung")

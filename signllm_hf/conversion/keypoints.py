@@ -111,6 +111,8 @@ def read_openpose_frame(path: Path) -> tuple[np.ndarray | None, str | None]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SkippedClip(f"{path.name}: malformed JSON ({error})") from None
+    except RecursionError:  # e.g. [[[[...]]]] thousands deep: Python's parser gives up, OpenPose never writes that
+        raise SkippedClip(f"{path.name}: JSON nested too deeply to read; is this OpenPose output?") from None
     people = data.get("people") if isinstance(data, dict) else None
     if not isinstance(people, list):
         raise SkippedClip(f"{path.name}: no 'people' list; is this OpenPose output?")
@@ -190,6 +192,40 @@ def _checked(clip: ClipKeypoints, name: str, max_missing_fraction: float) -> Cli
     if seen.std(axis=0).max() < 1e-6:
         raise SkippedClip(f"{name}: every detected keypoint is at the same place")
     return clip
+
+
+def clip_id_problem(clip_id: str) -> str | None:
+    """Why ``clip_id`` (a folder or file name) cannot be a clip id, or None when it can.
+
+    Ids are stored as UTF-8 in HDF5 and written one per line in ``.files``: a name whose bytes are not UTF-8 (read
+    by Python with surrogate escapes) or that holds a line break cannot be either.
+
+    Example:
+        >>> from signllm_hf.conversion.keypoints import clip_id_problem
+        >>> clip_id_problem("clip_01"), clip_id_problem("clip\\udcff")
+        (None, 'the name is not valid UTF-8; rename it (e.g. convmv -f latin1 -t utf8)')
+    """
+    try:
+        clip_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the name is not valid UTF-8; rename it (e.g. convmv -f latin1 -t utf8)"
+    if any(character in clip_id for character in "\n\r"):
+        return "the name holds a line break, which a .files line cannot; rename it"
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with the bytes of a non-UTF-8 file name shown as ``\\xff`` escapes, so it can be printed and stored.
+
+    Example:
+        >>> from signllm_hf.conversion.keypoints import printable
+        >>> print(printable("clip\\udcff"), printable("Übung"))
+        clip\\xff Übung
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte (e.g. from JSON's "\\ud800")
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def find_clips(input_dir: str | os.PathLike) -> dict[str, Path]:

@@ -10,7 +10,10 @@
 
 Every stage skips clips already done, so an interrupted run continues where it stopped; results are written in
 atomic parts (see ``store.py``) and lifting batches are a fixed function of the whole clip set, so a resumed run
-gives the same output as an uninterrupted one. Several runs with different ``--split`` can share one OUT_DIR.
+gives the same output as an uninterrupted one. A run killed outright (SIGKILL) leaves hidden temporaries, which the
+next run removes (``data/atomic.py``). A clip that cannot be read, or whose name cannot be an id (bytes that are not
+UTF-8, a line break), is skipped with its reason; the other clips convert. Several runs with different ``--split``
+can share one OUT_DIR.
 
 Example (two tiny clips of random OpenPose keypoints; ``signllm convert openpose IN OUT`` does the same):
     >>> import json, pathlib, tempfile, numpy as np
@@ -58,7 +61,7 @@ from ..data.languages import canonical_language
 from ..data.prompt2sign import write_prompt2sign
 from ..data.prompts import make_prompt
 from ..data.skeleton import shoulder_width
-from .keypoints import MAX_MISSING_FRACTION, SkippedClip, find_clips, read_clip
+from .keypoints import MAX_MISSING_FRACTION, SkippedClip, clip_id_problem, find_clips, printable, read_clip
 from .lifting import LiftingBatch, prepare_keypoints, solve_adam, solve_reference
 from .store import ClipStore
 
@@ -124,12 +127,20 @@ def read_sentence_table(path: str | os.PathLike, kind: str = "text") -> dict[str
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such {kind} table")
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        first_line = handle.readline()
-        handle.seek(0)
-        # How2Sign's ".csv" files are tab-separated: trust the header line, not the extension.
-        delimiter = "\t" if "\t" in first_line else ","
-        rows = [row for row in csv.reader(handle, delimiter=delimiter) if any(cell.strip() for cell in row)]
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first_line = handle.readline()
+            handle.seek(0)
+            # How2Sign's ".csv" files are tab-separated: trust the header line, not the extension.
+            delimiter = "\t" if "\t" in first_line else ","
+            reader = csv.reader(handle, delimiter=delimiter)
+            rows = [row for row in reader if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{path}: {_not_utf8(path)}; save the {kind} table as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
+    except csv.Error as error:  # a field over csv's size limit (a binary file), NUL before Python 3.11
+        raise ValueError(f"{path} line {reader.line_num}: cannot read it as a table ({error})") from None
     if not rows:
         raise ValueError(f"{path}: the table is empty")
     header = [cell.strip().lower() for cell in rows[0]]
@@ -153,6 +164,17 @@ def read_sentence_table(path: str | os.PathLike, kind: str = "text") -> dict[str
             raise ValueError(f"{path} line {number}: clip {clip_id!r} has two different {plural}")
         table[clip_id] = value
     return table
+
+
+def _not_utf8(path: Path) -> str:
+    # Where the first byte that is not UTF-8 is (the decoder's own offset counts from its buffer, not the file).
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return f"not UTF-8 text (line {line} has the byte 0x{data[error.start]:02x}, e.g. a latin-1 accent)"
+    return "not UTF-8 text"
 
 
 def _changed_options(stored: dict[str, tuple[int, dict]], expected: dict, stage: str) -> list[str]:
@@ -191,7 +213,9 @@ def extract_keypoints(input_dir: str | os.PathLike, out_dir: str | os.PathLike, 
     if texts is not None:
         unmatched = sorted(set(texts) - set(sources))
         if unmatched:
-            report.warnings.append(f"{len(unmatched)} id(s) of {options.text_path} have no clip: {unmatched[:5]}")
+            report.warnings.append(
+                f"{len(unmatched)} id(s) of {printable(options.text_path)} have no clip: {unmatched[:5]}"
+            )
     store = keypoint_store(out_dir)
     stored = {clip: meta for clip, meta in store.metadata().items() if clip in sources}
     report.warnings += _changed_options(
@@ -201,13 +225,17 @@ def extract_keypoints(input_dir: str | os.PathLike, out_dir: str | os.PathLike, 
     report.already_done = len(stored)
     batch: dict[str, tuple] = {}
     for clip_id in tqdm(pending, desc="extract keypoints", unit="clip", disable=not options.progress):
+        # Reasons may quote file names whose bytes are not UTF-8: `printable` keeps summary.json writable.
+        if problem := clip_id_problem(clip_id):
+            report.skipped[printable(clip_id)] = f"{printable(sources[clip_id].name)}: {problem}"
+            continue
         if texts is not None and clip_id not in texts:
-            report.skipped[clip_id] = f"no sentence for this clip in {Path(options.text_path).name}"
+            report.skipped[clip_id] = f"no sentence for this clip in {printable(Path(options.text_path).name)}"
             continue
         try:
             clip = read_clip(sources[clip_id], options.max_missing_fraction)
         except SkippedClip as reason:
-            report.skipped[clip_id] = str(reason)
+            report.skipped[clip_id] = printable(str(reason))
             continue
         attributes = {
             "split": options.split,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,9 @@ from urllib.parse import quote
 import h5py
 import numpy as np
 
-from ..data.atomic import atomic_path
+from ..data.atomic import atomic_path, remove_stale_temporaries
+
+PART_TEMPORARY = re.compile(r"\.(part-\d+\.h5)\.")  # what atomic_path names a part while writing it
 
 
 def _key(clip_id: str) -> str:
@@ -59,19 +62,31 @@ class ClipStore:
         self.parts_dir.mkdir(parents=True, exist_ok=True)
         existing = {int(p.stem.split("-")[1]) for p in self.parts_dir.glob("part-*.h5")}
         number = next(n for n in itertools.count() if n not in existing)
-        with atomic_path(self.parts_dir / f"part-{number:06d}.h5") as tmp, h5py.File(tmp, "w") as handle:
-            for clip_id, (arrays, attributes) in clips.items():
-                for field in self.fields:
-                    dataset = handle.require_group(field).create_dataset(_key(clip_id), data=arrays[field])
-                    if field == self.fields[0]:
-                        dataset.attrs["id"] = clip_id
-                        for name, value in attributes.items():
-                            dataset.attrs[name] = value
+        try:
+            with atomic_path(self.parts_dir / f"part-{number:06d}.h5") as tmp, h5py.File(tmp, "w") as handle:
+                for clip_id, (arrays, attributes) in clips.items():
+                    for field in self.fields:
+                        dataset = handle.require_group(field).create_dataset(_key(clip_id), data=arrays[field])
+                        if field == self.fields[0]:
+                            dataset.attrs["id"] = clip_id
+                            for name, value in attributes.items():
+                                dataset.attrs[name] = value
+        except BaseException:
+            self._drop_empty_parts_dir()  # the first part failed: leave no empty folder behind
+            raise
 
     def merge(self) -> None:
-        """Fold every part into the main file (rewritten through a temporary file), then drop the parts."""
+        """Fold every part into the main file (rewritten through a temporary file), then drop the parts.
+
+        Temporaries of part writes killed in an earlier run (SIGKILL) are removed first; a parts folder holding
+        nothing else goes too."""
+        remove_stale_temporaries(self.path)
+        if self.parts_dir.is_dir():
+            for name in {m[1] for m in map(PART_TEMPORARY.match, os.listdir(self.parts_dir)) if m}:
+                remove_stale_temporaries(self.parts_dir / name)
         parts = self._files()[1:] if self.path.is_file() else self._files()
         if not parts:
+            self._drop_empty_parts_dir()
             return
         with atomic_path(self.path) as tmp, h5py.File(tmp, "w") as target:
             for source_path in self._files():
@@ -82,6 +97,10 @@ class ClipStore:
                             if name not in group:  # a clip stored twice (a re-run part) keeps its first copy
                                 source.copy(source[field][name], group, name=name)
         shutil.rmtree(self.parts_dir, ignore_errors=True)
+
+    def _drop_empty_parts_dir(self) -> None:
+        if self.parts_dir.is_dir() and not any(self.parts_dir.iterdir()):
+            self.parts_dir.rmdir()
 
     def read(self, clip_id: str) -> tuple[dict[str, np.ndarray], dict]:
         """``(arrays by field, attributes)`` of one clip."""

@@ -37,6 +37,7 @@ frames):
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,10 @@ VARIANTS = {
 }
 PROMPT2SIGN_MISSING = 0.016  # what the Prompt2Sign tool writes for 0 and NaN
 VALUES_PER_FRAME = FRAME_SIZE + 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # poses are stored as float32
+# Characters no .skels number has. Python's float() also takes "1_0" (as 10) and non-ASCII digits; the letters are
+# those of nan / inf / infinity, which parse so that they can be reported as such.
+_NOT_A_NUMBER = re.compile(r"[^0-9eE+\-.\snNaAiIfFtTyY]")
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,29 @@ class SkelsFormat:
 
 
 def parse_skels_line(line: str, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """One ``.skels`` line -> ``(frames (T, 150) float64 in file units, counter (T,))``; errors name ``where``."""
+    """One ``.skels`` line -> ``(frames (T, 150) float64 in file units, counter (T,))``; errors name ``where``.
+
+    Values are plain decimals (``-0.125``, ``1e-05``) that fit a float32; ``nan`` / ``inf`` are recognised only to
+    say so. Python's ``float`` is stricter than no check but looser than the format: it reads ``1_0`` as 10.
+
+    Example:
+        >>> from signllm_hf.data.prompt2sign import parse_skels_line
+        >>> parse_skels_line("1_0 " + "0 " * 150, "dev.skels line 3")
+        Traceback (most recent call last):
+        ...
+        ValueError: dev.skels line 3: '1_0' is not a number; .skels lines hold only numbers separated by spaces
+    """
+    tokens = line.split()
     try:
-        values = np.array(line.split(), dtype=np.float64)
-    except ValueError as error:
-        bad = next(token for token in line.split() if not _is_float(token))
-        raise ValueError(f"{where}: {bad!r} is not a number ({error}); .skels lines hold only numbers") from None
+        if _NOT_A_NUMBER.search(line):
+            raise ValueError  # a character no number has; the token holding it is named below
+        values = np.array(tokens, dtype=np.float64)
+    except ValueError:
+        bad = next(token for token in tokens if not _is_number(token))
+        hint = " (this line separates values with commas)" if "," in bad else ""
+        raise ValueError(
+            f"{where}: {_excerpt(bad)} is not a number; .skels lines hold only numbers separated by spaces{hint}"
+        ) from None
     if values.size == 0:
         raise ValueError(f"{where}: the line is empty; every clip needs at least one frame")
     if values.size % VALUES_PER_FRAME:
@@ -92,9 +114,15 @@ def parse_skels_line(line: str, where: str) -> tuple[np.ndarray, np.ndarray]:
             "frames)"
         )
     frames = values.reshape(-1, VALUES_PER_FRAME)
-    nan = np.argwhere(~np.isfinite(frames))
-    if len(nan):
-        frame, column = nan[0]
+    bad = np.argwhere(~(np.abs(frames) <= FLOAT32_MAX))  # NaN, inf, or a finite value float32 cannot hold
+    if len(bad):
+        frame, column = bad[0]
+        token = tokens[frame * VALUES_PER_FRAME + column]
+        if token.lstrip("+-").lower() not in ("nan", "inf", "infinity"):  # e.g. 1e300, or 1e400 (inf once read)
+            raise ValueError(
+                f"{where}: {_excerpt(token)} at frame {frame}, value {column} (of {VALUES_PER_FRAME}) is out of "
+                f"range; pose values must fit a float32 (|x| <= {FLOAT32_MAX:.4g}). Fix the converter that wrote it"
+            )
         raise ValueError(
             f"{where}: NaN/inf at frame {frame}, value {column} (of {VALUES_PER_FRAME}); fix the converter that wrote "
             f"it or replace missing values (the Prompt2Sign tool writes {PROMPT2SIGN_MISSING:.5f})"
@@ -102,12 +130,27 @@ def parse_skels_line(line: str, where: str) -> tuple[np.ndarray, np.ndarray]:
     return frames[:, :FRAME_SIZE], frames[:, FRAME_SIZE]
 
 
-def _is_float(token: str) -> bool:
+def _is_number(token: str) -> bool:
     try:
         float(token)
     except ValueError:
         return False
-    return True
+    return not _NOT_A_NUMBER.search(token)
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    # A bad token can be a whole 100 KB line (commas instead of spaces): quote its start, once.
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError, kind: str) -> ValueError:
+    byte = error.object[error.start : error.start + 1].hex()
+    return ValueError(
+        f"{path}: not UTF-8 text (it holds the byte 0x{byte}); {kind}. Is it the right file? If so, re-save it "
+        "as UTF-8"
+    )
 
 
 def detect_counter(first_counters: list[float], lengths: list[int], path: str) -> str:
@@ -138,7 +181,9 @@ def detect_counter(first_counters: list[float], lengths: list[int], path: str) -
     return votes[0] if votes else "start"
 
 
-def decode_frames(values: np.ndarray, layout: SkelsFormat) -> tuple[np.ndarray, np.ndarray]:
+def decode_frames(
+    values: np.ndarray, layout: SkelsFormat, where: str = "the .skels values"
+) -> tuple[np.ndarray, np.ndarray]:
     """File values (T, 150) -> ``(pose (T, 50, 3) float32 in the tool's units, confidence (T, 50))``.
 
     In the Prompt2Sign variant a joint written as three ``0.01600`` stood for a missing (NaN) joint: it gets
@@ -154,7 +199,16 @@ def decode_frames(values: np.ndarray, layout: SkelsFormat) -> tuple[np.ndarray, 
             confidence[missing] = 0.0
             pose, ever = fill_missing(pose, ~missing)
             pose[:, ~ever] = 0.0
-    return (pose * layout.scale).astype(np.float32), confidence
+    scaled = pose * layout.scale
+    too_large = np.argwhere(np.abs(scaled) > FLOAT32_MAX)  # each value fits a float32, but not times the scale
+    if len(too_large):
+        frame, joint, axis = too_large[0]
+        raise ValueError(
+            f"{where}: {pose[frame, joint, axis]:.6g} at frame {frame}, value {3 * joint + axis} times the scale "
+            f"{layout.scale:g} is out of range (float32 holds |x| <= {FLOAT32_MAX:.4g}); fix the converter that wrote "
+            "it, or pass the scale it used"
+        )
+    return scaled.astype(np.float32), confidence
 
 
 def _read_text_lines(path: Path, expected: int) -> list[str]:
@@ -162,7 +216,7 @@ def _read_text_lines(path: Path, expected: int) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not UTF-8 text ({error}); re-save it as UTF-8") from None
+        raise _not_utf8(path, error, f"{path.suffix} files hold one line of text per clip") from None
     lines = [line.rstrip("\r") for line in text.split("\n")]
     if lines and lines[-1] == "":  # the final newline ends the last line; it does not start another
         lines.pop()
@@ -187,7 +241,7 @@ def _skels_summary(path: Path) -> tuple[list[int], list[float]]:
                 lengths.append(len(counter))
                 first_counters.append(float(counter[0]))
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not UTF-8 text ({error}); .skels files hold ASCII numbers") from None
+        raise _not_utf8(path, error, ".skels files hold numbers as plain text") from None
     if not lengths:
         raise ValueError(f"{path}: no clips (the file is empty)")
     return lengths, first_counters
@@ -197,15 +251,19 @@ def read_skels_clip(path: str | os.PathLike, index: int = 0, variant: str = "aut
     """One clip (line ``index``, from 0) of a ``.skels`` file as ``(pose (T, 50, 3), confidence (T, 50))``, its
     variant detected from that line's counter unless given."""
     path = Path(path)
-    with open(path, encoding="utf-8-sig") as handle:
-        line = next((text for number, text in enumerate(handle) if number == index), None)
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            line = next((text for number, text in enumerate(handle) if number == index), None)
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path, error, ".skels files hold numbers as plain text") from None
     if line is None:
         raise IndexError(f"{path}: has no line {index + 1} (index {index})")
-    values, counter = parse_skels_line(line, f"{path} line {index + 1}")
+    where = f"{path} line {index + 1}"
+    values, counter = parse_skels_line(line, where)
     if variant == "auto":
-        counter_kind = detect_counter([float(counter[0])], [len(counter)], f"{path} line {index + 1}")
+        counter_kind = detect_counter([float(counter[0])], [len(counter)], where)
         variant = "progressive_transformers" if counter_kind == "start" else "prompt2sign"
-    return decode_frames(values, SkelsFormat.from_variant(variant, scale))
+    return decode_frames(values, SkelsFormat.from_variant(variant, scale), where)
 
 
 def _split_files(directory: Path, split: str) -> dict[str, Path]:
@@ -297,7 +355,7 @@ def _generate_rows(skels_path, texts, glosses, ids, layout, language, fps, promp
         for index, line in enumerate(clips):
             where = f"{skels_path} line {index + 1}"
             values, _ = parse_skels_line(line, where)
-            pose, confidence = decode_frames(values, layout)
+            pose, confidence = decode_frames(values, layout, where)
             text = texts[index]
             prompt = (
                 make_prompt(text, language, seed=prompt_seed, key=ids[index])

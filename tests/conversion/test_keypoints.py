@@ -130,6 +130,10 @@ def _make_bad(folder, mutate):
         (lambda files: [f.unlink() for f in files[1:]], r"1 frame; a clip needs at least 2 frames"),
         (lambda files: [f.unlink() for f in files], r"no \*_keypoints\.json files \(an empty clip folder\)"),
         (lambda files: files[0].write_text(json.dumps([1, 2])), r"no 'people' list"),
+        (
+            lambda files: files[3].write_text("[" * 100_000 + "]" * 100_000),
+            r"_000000000003_keypoints\.json: JSON nested too deeply to read",
+        ),
     ],
 )
 def test_bad_clips_are_skipped_with_a_reason(tmp_path, mutate, reason):

@@ -1,5 +1,8 @@
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -261,3 +264,67 @@ def test_a_foreign_dataset_folder_is_not_overwritten(tmp_path):
     )
     with pytest.raises(FileExistsError, match="holds a dataset this tool did not write"):
         convert_openpose(root, tmp_path / "out", ConversionOptions(progress=False))
+
+
+def test_a_non_utf8_name_deep_json_or_a_line_break_skip_only_their_clip(tmp_path, capsys):
+    root, out = tmp_path / "in", tmp_path / "out"
+    motions = known_motion(4)
+    write_openpose_clip(root / "good", projected(motions[0][:12]))
+    try:  # bytes that are not UTF-8, as a latin-1 system writes "clipÿ"; Python reads them as surrogate escapes
+        write_openpose_clip(root / os.fsdecode(b"clip\xff"), projected(motions[1][:12]))
+    except (OSError, UnicodeError):
+        pytest.skip("this file system only takes UTF-8 names")
+    deep = write_openpose_clip(root / "deep", projected(motions[2][:12]))
+    sorted(deep.glob("*.json"))[3].write_text("[" * 100_000 + "]" * 100_000)
+    write_openpose_clip(root / "two\nlines", projected(motions[3][:12]))
+    assert main(["convert", "openpose", str(root), str(out), "--quiet"]) == 1  # 1: clips were skipped
+    printed = capsys.readouterr().out
+    skipped = json.loads((out / "summary.json").read_text(encoding="utf-8"))["extract"]["skipped"]
+    assert skipped == {
+        "clip\\xff": "clip\\xff: the name is not valid UTF-8; rename it (e.g. convmv -f latin1 -t utf8)",
+        "deep": "deep_000000000003_keypoints.json: JSON nested too deeply to read; is this OpenPose output?",
+        "two\nlines": "two\nlines: the name holds a line break, which a .files line cannot; rename it",
+    }
+    assert "skipped clip\\xff: clip\\xff: the name is not valid UTF-8" in printed
+    assert load_converted(out, split="train")["id"] == ["good"]
+    assert (out / "train.files").read_text() == "good\n"
+    assert not [p.name for p in out.rglob(".*")]  # no temporaries, no empty .parts folder
+
+
+def test_a_table_that_is_not_utf8_is_named_with_what_to_do(tmp_path, capsys):
+    table = tmp_path / "clips.tsv"
+    table.write_bytes("a\tfirst\nb\tcaf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"clips\.tsv: not UTF-8 text \(line 2 has the byte 0xe9, e\.g\. a latin-1"):
+        read_sentence_table(table)
+    root = tmp_path / "in"
+    write_openpose_clip(root / "a", projected(known_motion(1)[0][:6]))
+    assert main(["convert", "openpose", str(root), str(tmp_path / "out"), "--text", str(table), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"signllm: error: {table}: not UTF-8 text") and "save the text table as UTF-8" in error
+    table.write_bytes(b"a\tfirst\nb\t" + b"x" * 200_000 + b"\n")  # e.g. a binary file given by mistake
+    with pytest.raises(ValueError, match=r"clips\.tsv line 2: cannot read it as a table \(field larger than field"):
+        read_sentence_table(table)
+
+
+def test_leftovers_of_killed_writers_are_cleaned_by_a_rerun(tmp_path):
+    root = tmp_path / "in"
+    for name, motion in zip(("a", "b"), known_motion(2)):
+        write_openpose_clip(root / name, projected(motion[:12]))
+    out = tmp_path / "out"
+    options = ConversionOptions(progress=False)
+    convert_openpose(root, out, options)
+    expected = {name: (out / f"train.{name}").read_bytes() for name in ("skels", "text", "gloss", "files")}
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(dead.stdout)  # a pid that no longer runs, as a SIGKILLed writer's
+    for name in (f".train.skels.{dead}-k3j9x2qa.tmp.skels", ".train.text.k3j9x2qa.tmp.text", ".summary.json.x.tmp"):
+        (out / name).write_text("half written")
+    (out / f".dataset.{dead}-k3j9x2qa.tmp" / "data").mkdir(parents=True)
+    (out / f".dataset.{dead}-k3j9x2qa.tmp" / "data" / "train-00000-of-00001.parquet").write_bytes(b"PAR1")
+    (out / f".poses3d.h5.{dead}-k3j9x2qa.tmp.h5").write_bytes(b"\x89HDF")
+    (out / ".keypoints2d.h5.parts").mkdir()
+    (out / ".keypoints2d.h5.parts" / f".part-000000.h5.{dead}-k3j9x2qa.tmp.h5").write_bytes(b"\x89HDF")
+    reports = convert_openpose(root, out, options)
+    assert [r.already_done for r in reports[:2]] == [2, 2] and reports[2].converted == 2
+    assert sorted(p.name for p in out.rglob(".*")) == [".summary.json.x.tmp"]  # not a name we make: kept
+    assert {name: (out / f"train.{name}").read_bytes() for name in expected} == expected
+    assert load_converted(out, split="train")["id"] == ["a", "b"]

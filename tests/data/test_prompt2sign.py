@@ -5,7 +5,7 @@ import pytest
 
 from signllm_hf.data import read_prompt2sign, write_prompt2sign
 from signllm_hf.data.dataset import pose_dataset_from_rows
-from signllm_hf.data.prompt2sign import PROMPT2SIGN_MISSING, parse_skels_line
+from signllm_hf.data.prompt2sign import PROMPT2SIGN_MISSING, parse_skels_line, read_skels_clip
 from tests.conftest import pose_rows
 
 TRAIN_FRAMES = [86, 126, 168, 185, 71]
@@ -121,6 +121,44 @@ def test_nan_and_garbage_tokens_name_the_line(phoenix_copy):
     _rewrite_line(phoenix_copy / "dev.skels", 1, " ".join(line))
     with pytest.raises(ValueError, match=r"dev\.skels line 2: '0\.1x' is not a number"):
         read_prompt2sign(phoenix_copy, "dev", language="gsg")
+
+
+def test_numbers_python_reads_but_the_format_does_not_hold(phoenix_copy):
+    line = (phoenix_copy / "dev.skels").read_text().split("\n")[1].split()
+    line[160] = "1_0"  # float() reads 10
+    _rewrite_line(phoenix_copy / "dev.skels", 1, " ".join(line))
+    with pytest.raises(ValueError, match=r"dev\.skels line 2: '1_0' is not a number; \.skels lines hold only numbers"):
+        read_prompt2sign(phoenix_copy, "dev", language="gsg")
+    line[160] = "1e300"  # finite, but no float32
+    _rewrite_line(phoenix_copy / "dev.skels", 1, " ".join(line))
+    with pytest.raises(ValueError, match=r"dev\.skels line 2: '1e300' at frame 1, value 9 \(of 151\) is out of range"):
+        read_prompt2sign(phoenix_copy, "dev", language="gsg")
+    line[160] = "2e38"  # a float32, but not once multiplied by the variant's scale of 3
+    _rewrite_line(phoenix_copy / "dev.skels", 1, " ".join(line))
+    with pytest.raises(ValueError, match=r"dev\.skels line 2: 2e\+38 at frame 1, value 9 times the scale 3 is out"):
+        read_prompt2sign(phoenix_copy, "dev", language="gsg")
+
+
+def test_a_comma_separated_line_is_quoted_once_and_short(phoenix_copy):
+    line = (phoenix_copy / "dev.skels").read_text().split("\n")[0]
+    _rewrite_line(phoenix_copy / "dev.skels", 0, line.replace(" ", ","))
+    with pytest.raises(ValueError) as error:
+        read_prompt2sign(phoenix_copy, "dev", language="gsg")
+    message = str(error.value)
+    assert message.startswith(f"{phoenix_copy / 'dev.skels'} line 1: '{line.replace(' ', ',')[:80]}'... (")
+    assert "separates values with commas" in message and len(message) < 400
+
+
+def test_a_binary_file_is_named_with_what_to_do(phoenix_copy):
+    (phoenix_copy / "dev.skels").write_bytes(bytes(range(256)) * 4)
+    for read in (
+        lambda: read_prompt2sign(phoenix_copy, "dev", language="gsg"),
+        lambda: read_skels_clip(phoenix_copy / "dev.skels"),
+    ):
+        with pytest.raises(
+            ValueError, match=r"dev\.skels: not UTF-8 text \(it holds the byte 0x80\).*re-save it as UTF-8"
+        ):
+            read()
 
 
 def test_split_files_with_different_line_counts(phoenix_copy):

@@ -1,4 +1,6 @@
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -100,6 +102,25 @@ def test_build_saves_grammar_and_reloads(tmp_path):
     assert stats["splits"]["train"]["clips"] == 12 and stats["languages"]["kvk"]["grammar"]["sign_order"]
     assert read_stats(tmp_path / "syn")["config"]["vocab_size"] == 10
     assert len(load_pose_dataset(tmp_path / "syn", split="test")) == 2
+
+
+def test_a_rerun_removes_what_a_killed_build_left(tmp_path):
+    # What SIGKILL leaves while the corpus is being saved: a hidden ".syn.<pid>-<random>.tmp" folder of half the shards
+    # (its pid no longer runs), or one without a pid from an older version.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for name in (f".syn.{int(dead.stdout)}-k3j9x2qa.tmp", ".syn.q8w7e6r5.tmp"):
+        (tmp_path / name / "data").mkdir(parents=True)
+        (tmp_path / name / "data" / "train-00000-of-00002.parquet").write_bytes(b"PAR1")
+    config = SyntheticCorpusConfig(
+        languages=("ase",), vocab_size=10, train_sentences=12, dev_sentences=2, test_sentences=2
+    )
+    build_synthetic_corpus(tmp_path / "syn", config, progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["syn"]
+    assert {split: len(load_pose_dataset(tmp_path / "syn", split=split)) for split in ("train", "dev", "test")} == {
+        "train": 12,
+        "dev": 2,
+        "test": 2,
+    }
 
 
 def test_config_validation():
