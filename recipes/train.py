@@ -15,7 +15,9 @@
         --config recipes/configs/tiny_cpu.yaml --dataset DATA --output_dir runs/ddp
 
 Every field of the YAML config can be overridden on the command line (`--max_steps 500`); see
-`python recipes/train.py --help` for all of them (data, model and SignLLMTrainingArguments).
+`python recipes/train.py --help` for all of them (data, model and SignLLMTrainingArguments). `--dataset` and
+`--output_dir` are required. At the end every process waits for process 0 to finish writing, then the process group
+is destroyed (`signllm_hf.training.scaffold.distributed_run`).
 """
 
 from signllm_hf.training.run import main

@@ -4,7 +4,9 @@
   prompt-stage arguments;
 - ``trainer`` / ``losses`` / ``plc``: `SignLLMTrainer`, the RL loss, the Priority Learning Channel sampler;
 - ``callbacks``: the time budget (``StopAfter``);
-- ``scaffold``: YAML + flags, the Trainer, the budget, evaluation and saving, the same for every model;
+- ``checkpoints``: which checkpoint a run resumes from (the newest complete one);
+- ``scaffold``: YAML + flags, the Trainer, the budget, evaluation and saving, the end of a distributed run, the same
+  for every model;
 - ``run``: the signer (``signllm train``); ``prompt_stage`` and ``back_translator``: the other models' own parts.
 
 Imports go one way: training uses the models, data, metrics and evaluation; nothing below imports training.

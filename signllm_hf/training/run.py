@@ -7,7 +7,9 @@ A YAML config gives any field of the argument groups (``signllm_hf.training.argu
 it. The dataset is a folder written by this library (``signllm corpus ...``, ``signllm convert ...``) or a Prompt2Sign
 / Progressive Transformers folder of ``.skels`` files (then pass ``--skels_language``). The text tokenizer is trained
 on the training text unless ``--tokenizer`` names one; the model's statistics come from the training data. At the end
-the model and its tokenizer are saved in ``output_dir`` (loadable with ``pipeline("text-to-pose")``).
+the model, its tokenizer and its training arguments (``training_args.json``) are saved in ``output_dir`` (loadable
+with ``pipeline("text-to-pose")``); ``--output_dir`` is required. ``--resume_from_checkpoint true`` continues from
+the newest complete checkpoint there (one cut while being written is skipped, with a warning).
 
 With ``--mode prompt2langgloss`` the model is one shared group for every language and reads LangGloss (each clip's
 gloss, or its text through the automatic gloss marker, as ``<ASL_sky>`` tokens, with a LangGloss vocabulary built from
@@ -22,7 +24,6 @@ import logging
 from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..configuration_signllm import PRESETS, SignLLMConfig
 from ..data.collator import SignLLMDataCollator
@@ -33,20 +34,23 @@ from ..modeling_signllm import SignLLMForPoseGeneration
 from ..tokenization_signllm import build_langgloss_tokenizer, train_text_tokenizer
 from .arguments import DataArguments, ModelArguments, PromptStageArguments, SignLLMTrainingArguments
 from .prompt_stage import train_prompt_stage
+from .scaffold import distributed_run, train_model, write_metrics
 from .scaffold import parse_arguments as parse_yaml_and_flags
-from .scaffold import train_model, write_metrics
-from .trainer import SignLLMTrainer
+from .trainer import SignLLMTrainer, checkpoint_to_resume
 
 logger = logging.getLogger(__name__)
 ARGUMENT_GROUPS = (DataArguments, ModelArguments, SignLLMTrainingArguments, PromptStageArguments)
+REQUIRED = {
+    "dataset": "a corpus folder",
+    "output_dir": "the folder the model, its checkpoints and metrics.json are written to",
+}
 
 
 def parse_arguments(argv: list[str] | None = None):
-    """``(data, model, training, prompt_stage)`` arguments from ``--config FILE.yaml`` and the command line (wins)."""
-    data, model, training, prompt_stage = parse_yaml_and_flags(ARGUMENT_GROUPS, argv)
-    if data.dataset is None:
-        raise ValueError("pass --dataset (a corpus folder) or set `dataset` in the config")
-    return data, model, training, prompt_stage
+    """``(data, model, training, prompt_stage)`` arguments from ``--config FILE.yaml`` and the command line (wins).
+
+    ``--dataset`` and ``--output_dir`` are required (`TrainingArguments` would write to ``./trainer_output``)."""
+    return parse_yaml_and_flags(ARGUMENT_GROUPS, argv, required=REQUIRED)
 
 
 def load_splits(data: DataArguments, max_frames: int | None = None):
@@ -103,21 +107,6 @@ def build_model(model_args: ModelArguments, tokenizer, languages: list[str], sta
         config.preset = None
     config.with_data_statistics(stats)
     return SignLLMForPoseGeneration(config)
-
-
-def _checkpoint_to_resume(training_args: SignLLMTrainingArguments) -> str | None:
-    """``--resume_from_checkpoint``: a checkpoint folder, or ``true`` for the latest one in ``output_dir``."""
-    resume = training_args.resume_from_checkpoint
-    if resume is None or str(resume).lower() in ("false", "no", ""):
-        return None
-    if str(resume).lower() in ("true", "yes", "last"):
-        last = get_last_checkpoint(training_args.output_dir) if Path(training_args.output_dir).is_dir() else None
-        if last is None:
-            raise ValueError(f"--resume_from_checkpoint true: no checkpoint-* folder in {training_args.output_dir}")
-        return last
-    if not Path(resume).is_dir():
-        raise FileNotFoundError(f"--resume_from_checkpoint {resume}: no such checkpoint folder")
-    return str(resume)
 
 
 def _with_langgloss(dataset):
@@ -195,7 +184,7 @@ def train(
     if langgloss:
         train_set = _with_langgloss(train_set)
         eval_set = _with_langgloss(eval_set) if eval_set is not None else None
-    resume = _checkpoint_to_resume(training_args)
+    resume = checkpoint_to_resume(training_args, training_args.resume_from_checkpoint)
     saved = model_args.model_name_or_path
     if saved:  # continuing a saved model: its mode and its vocabulary, or its embeddings read the wrong ids
         saved_mode = SignLLMConfig.from_pretrained(saved).mode
@@ -270,8 +259,11 @@ def _train_prompt_stage(arguments: PromptStageArguments, train_set, eval_set, to
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """``signllm train`` / ``recipes/train.py``: parse the arguments, train; under ``accelerate launch`` the
+    process group that parsing set up ends with the run (:func:`~signllm_hf.training.scaffold.distributed_run`)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return train(*parse_arguments(argv))
+    with distributed_run():
+        return train(*parse_arguments(argv))
 
 
 if __name__ == "__main__":

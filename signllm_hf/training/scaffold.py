@@ -7,7 +7,10 @@ does the rest, the same way for all of them:
 - :func:`code_arguments`: `TrainingArguments` for a model trained from code (a judge, the prompt stage), with the
   settings every such run shares (no integrations, no checkpoints, the CPU when there is no GPU);
 - :func:`train_model`: the Trainer, the time budget and its progress bar, training (resumable), evaluation, saving
-  the model with its tokenizer and the run's metrics (``metrics.json``) on the main process.
+  the model with its tokenizer, its training arguments (``training_args.json``) and the run's metrics
+  (``metrics.json``) on the main process;
+- :func:`distributed_run`: the end of a run under ``accelerate launch`` / ``torchrun``: every process waits for the
+  main one's last writes, then the process group is destroyed (not left to the interpreter's exit).
 
 Example:
     >>> from transformers import TrainingArguments
@@ -19,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -32,6 +36,8 @@ from .callbacks import StopAfter
 
 logger = logging.getLogger(__name__)
 METRICS_FILE = "metrics.json"
+ARGUMENTS_FILE = "training_args.json"
+PICKLED_ARGUMENTS = "training_args.bin"  # what Trainer.save_model writes; no pickle ships beside the safetensors
 
 
 def make_parser(dataclass_types) -> HfArgumentParser:
@@ -41,10 +47,13 @@ def make_parser(dataclass_types) -> HfArgumentParser:
     return parser
 
 
-def parse_arguments(dataclass_types, argv: list[str] | None = None, command: str = "signllm train") -> tuple:
+def parse_arguments(
+    dataclass_types, argv: list[str] | None = None, command: str = "signllm train", required: dict | None = None
+) -> tuple:
     """One instance of each of ``dataclass_types``, from ``--config FILE.yaml`` and the command line (which wins).
 
     A YAML key must be a field of one of the dataclasses: a typo is an error, not a silently ignored setting.
+    ``required`` maps fields that the config or the command line must give to what they are (for the error).
     """
     parser = make_parser(dataclass_types)
     given = sys.argv[1:] if argv is None else argv
@@ -67,6 +76,10 @@ def parse_arguments(dataclass_types, argv: list[str] | None = None, command: str
             raise ValueError(f"{path}: unknown setting(s) {unknown}; see `{command} --help`")
         parser.set_defaults(**settings)
         del argv[position : position + 2]
+    given, _ = parser.parse_known_args(args=argv)  # before the dataclasses fill their defaults in
+    for name, what in (required or {}).items():
+        if getattr(given, name, None) is None:
+            raise ValueError(f"pass --{name} ({what}) or set `{name}` in the config")
     try:
         *parsed, _ = parser.parse_args_into_dataclasses(args=argv)
     except ValueError as error:
@@ -112,6 +125,54 @@ def code_arguments(
     return arguments_class(**(defaults | settings))
 
 
+@contextlib.contextmanager
+def distributed_run():
+    """End a run that sets up a process group (``torch.distributed``, through accelerate's state when the training
+    arguments are built) by destroying it: every process first waits at a barrier for the others, so the main
+    process's last writes (the model, ``metrics.json``) are done before any process leaves, then the group is
+    destroyed. Left to the interpreter's exit, gloo is torn down in whatever order finalisation takes while process
+    0 may still be writing; the two-process test once aborted that way under load ("terminate called without an
+    active exception", SIGABRT in process 1 after saving; ``benchmarks/results/ddp_soak.md``).
+
+    On an error there is no barrier (the other processes may be inside any collective: a barrier would pair with it
+    and wait until the timeout) and the error goes on. A gloo group (the CPU) is still destroyed: the others see the
+    connection close and fail at once (verified with one process failing while the other waited in an all-reduce).
+    An NCCL group is left to the launcher, which stops the other processes: destroying it while collectives are
+    pending can hang (https://github.com/pytorch/torchtitan/pull/1342). A group that was already there when the run
+    began is its creator's to end, and is left alone.
+    """
+    owned = not _distributed()
+    finished = False
+    try:
+        yield
+        finished = True
+    finally:
+        if owned and _distributed() and (finished or torch.distributed.get_backend() == "gloo"):
+            try:
+                if finished:
+                    torch.distributed.barrier()
+            finally:
+                torch.distributed.destroy_process_group()
+
+
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def save_final_model(trainer: Trainer, output_dir: str | Path, processing_class=None) -> None:
+    """The trained model in ``output_dir`` (every process takes part; the main one writes) with its
+    ``processing_class`` and its training arguments as ``training_args.json``, instead of the Trainer's pickle
+    (``training_args.bin``: a pickle runs code when loaded, it has no place beside safetensors on the Hub).
+    Checkpoints keep the Trainer's own files."""
+    trainer.save_model(str(output_dir))
+    if not trainer.is_world_process_zero():
+        return
+    (Path(output_dir) / PICKLED_ARGUMENTS).unlink(missing_ok=True)
+    (Path(output_dir) / ARGUMENTS_FILE).write_text(trainer.args.to_json_string() + "\n", encoding="utf-8")
+    if processing_class is not None:
+        processing_class.save_pretrained(str(output_dir))
+
+
 def write_metrics(output_dir: str | Path, metrics: dict) -> Path:
     """``output_dir/metrics.json``: the run's metrics, for people and for the model card."""
     path = Path(output_dir) / METRICS_FILE
@@ -141,7 +202,8 @@ def train_model(
     ``seconds`` bounds the training time (with a progress bar of it when ``progress``); ``on_trainer`` is called
     with the built trainer before training starts (to hook evaluation in, for instance). After training the model is
     evaluated on ``eval_dataset`` (when given) and, with ``save``, written to ``args.output_dir`` with
-    ``processing_class`` and ``metrics.json`` (by the main process only).
+    ``processing_class``, ``training_args.json`` and ``metrics.json`` (by the main process only; the others wait
+    for it, so they all leave together).
     """
     trainer = trainer_class(
         model=model,
@@ -159,9 +221,8 @@ def train_model(
     if eval_dataset is not None:
         metrics.update(trainer.evaluate())
     if save:
-        trainer.save_model(args.output_dir)
+        save_final_model(trainer, args.output_dir, processing_class)
         if trainer.is_world_process_zero():
-            if processing_class is not None:
-                processing_class.save_pretrained(args.output_dir)
             write_metrics(args.output_dir, metrics)
+        trainer.accelerator.wait_for_everyone()
     return trainer, metrics

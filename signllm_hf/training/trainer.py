@@ -15,20 +15,29 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import Trainer
-from transformers.trainer_utils import EvalLoopOutput, get_last_checkpoint
+from transformers.trainer_utils import EvalLoopOutput
 
 from ..configuration_signllm import SignLLMConfig
 from ..data.collator import SignLLMDataCollator
 from ..data.dataset import add_column, check_pose_columns
 from ..metrics.dtw import clip_scores
 from .arguments import SignLLMTrainingArguments
+from .checkpoints import PLC_STATE, resolve_checkpoint
 from .losses import returns, rl_loss, weighted_mean_loss
 from .plc import PriorityLearningChannelSampler
 
 logger = logging.getLogger(__name__)
-PLC_STATE = "plc_state.npz"
 # Config fields a checkpoint must share with the model it resumes into.
 ARCHITECTURE_FIELDS = (*SignLLMConfig.architecture_fields, "mode", "languages")
+
+
+def checkpoint_to_resume(args: SignLLMTrainingArguments, resume) -> str | None:
+    """The checkpoint folder a `SignLLMTrainer` run resumes from, for ``resume`` = None, a boolean, ``"true"`` /
+    ``"last"`` (the newest complete one of ``output_dir``) or a folder (which must be complete). A complete
+    `SignLLMTrainer` checkpoint also holds the sampler state (``plc_state.npz``), unless the run saves the model only.
+    """
+    whole = not args.save_only_model
+    return resolve_checkpoint(resume, args.output_dir, optimizer=whole, extra_files=(PLC_STATE,) if whole else ())
 
 
 class SignLLMTrainer(Trainer):
@@ -122,10 +131,9 @@ class SignLLMTrainer(Trainer):
             raise ValueError(f"{checkpoint} was trained with another configuration: " + "; ".join(differences))
 
     def train(self, resume_from_checkpoint=None, **kwargs):
-        if resume_from_checkpoint is True:
-            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
-            if resume_from_checkpoint is None:
-                raise ValueError(f"no checkpoint to resume from in {self.args.output_dir}")
+        """`Trainer.train`; ``resume_from_checkpoint=True`` resumes from the newest *complete* checkpoint (one cut
+        while being written is skipped, see ``signllm_hf.training.checkpoints``), a named one must be complete."""
+        resume_from_checkpoint = checkpoint_to_resume(self.args, resume_from_checkpoint)
         if resume_from_checkpoint is not None:
             self._check_checkpoint(resume_from_checkpoint)
         self._resume_from = resume_from_checkpoint

@@ -60,6 +60,9 @@ def test_both_stages_are_saved_and_the_prompt_stage_learned(checkpoint, corpus):
     assert metrics["model"].endswith("-P") and metrics["prompt_stage_steps"] == 500
     config = json.loads((checkpoint / "config.json").read_text())
     assert config["mode"] == "prompt2langgloss" and sorted(config["languages"]) == ["ase", "gsg"]
+    for folder in (checkpoint, checkpoint / "prompt_to_langgloss"):  # both stages: arguments as JSON, no pickle
+        assert not (folder / "training_args.bin").exists()
+        assert json.loads((folder / "training_args.json").read_text())["output_dir"] == str(folder)
     stage = PromptToLangGloss.from_pretrained(str(checkpoint))
     train = load_pose_dataset(corpus)["train"].select_columns(["id", "language", "text", "gloss"]).to_list()
     scores = langgloss_evaluation(stage, train, template_split="train")["overall"]  # the pairs it was trained on

@@ -38,6 +38,19 @@ def test_yaml_config_with_command_line_overrides(tmp_path):
         parse_arguments(["--config", str(config), "--output_dir", "x"])
     with pytest.raises(ValueError, match="pass --dataset"):
         parse_arguments(["--output_dir", "x"])
+    config.write_text("dataset: d\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"pass --output_dir \(the folder the model, its checkpoints and metrics"):
+        parse_arguments(["--config", str(config)])
+    config.write_text("dataset: d\noutput_dir: runs/from-config\n", encoding="utf-8")
+    assert parse_arguments(["--config", str(config)])[2].output_dir == "runs/from-config"
+
+
+def test_train_needs_an_output_dir(corpus, tmp_path, monkeypatch, capsys):
+    """Without --output_dir, TrainingArguments would write everything to ./trainer_output without a word."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", str(corpus), *TINY]) == 2
+    assert "signllm: error: pass --output_dir (the folder the model" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_shipped_configs_parse():
@@ -96,6 +109,9 @@ def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
     assert main(args) == 0
     metrics = json.loads((tmp_path / "signer" / "metrics.json").read_text())
     assert metrics["eval_dtw"] > 0 and metrics["model"].startswith("SignLLM-2x")
+    saved_arguments = json.loads((tmp_path / "signer" / "training_args.json").read_text())
+    assert saved_arguments["loss_mode"] == "rl" and saved_arguments["plc"] and saved_arguments["max_steps"] == 6
+    assert not (tmp_path / "signer" / "training_args.bin").exists()  # no pickle beside the safetensors
     assert (
         main(
             [
@@ -133,6 +149,8 @@ def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
         )
         == 0
     )
+    assert json.loads((tmp_path / "judge" / "training_args.json").read_text())["max_steps"] == 4
+    assert not (tmp_path / "judge" / "training_args.bin").exists()
     printed = capsys.readouterr().out
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert scores["clips"] == 4 and set(scores["per_language"]) <= {"ase", "gsg"}
