@@ -135,10 +135,39 @@ def run_evaluate(args: argparse.Namespace) -> int:
         output=args.out,
         prompts=args.prompts,
         dtype=args.dtype,
+        letter_reader=args.letter_reader,
+        random_strings=args.random_strings,
     )
     print(format_table(result))
     if args.out:
         print(f"wrote {args.out}")
+    return 0
+
+
+def run_train_letter_reader(args: argparse.Namespace) -> int:
+    from .training.letter_reader import train_letter_reader  # noqa: PLC0415
+
+    metrics = train_letter_reader(
+        args.output_dir,
+        lexicon=args.lexicon,
+        languages=_languages(args.languages),
+        corpus=args.corpus,
+        max_steps=args.max_steps,
+        seconds=args.seconds,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        d_model=args.d_model,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    print(f"wrote {args.output_dir} ({metrics['steps']} steps)")
+    if "calibration" in metrics:
+        calibration = metrics["calibration"]
+        print(
+            f"calibration on {args.corpus} (dev, CER): references {calibration['references']:.3f} (goal <= 0.05), "
+            f"still pose {calibration['still_pose']:.3f} and another word's clip {calibration['another_word']:.3f} "
+            "(goal >= 0.9)"
+        )
     return 0
 
 
@@ -171,6 +200,7 @@ def run_quickstart(args: argparse.Namespace) -> int:
         languages=tuple(_languages(args.languages)),
         minutes=args.minutes,
         eval_clips=args.eval_clips,
+        random_strings=args.random_strings,
         progress=not args.quiet,
     )
     return 0
@@ -326,7 +356,25 @@ def make_parser() -> argparse.ArgumentParser:
     back.add_argument("--quiet", action="store_true")
     back.set_defaults(func=run_train_back_translator)
 
-    evaluate = commands.add_parser("evaluate", help="DTW and back-translation scores of a model on a corpus split")
+    reader = commands.add_parser(
+        "train-letter-reader", help="train the fingerspelling judge (poses -> letters) on random letter strings"
+    )
+    reader.add_argument("output_dir")
+    reader.add_argument("--languages", help="comma-separated sign languages (default: all of the lexicon)")
+    reader.add_argument("--lexicon", help="lexicon folder with index.csv (default: the spoken-to-signed lexicon)")
+    reader.add_argument("--corpus", help="a fingerspelling corpus to calibrate the reader on (its dev split)")
+    reader.add_argument("--max-steps", type=int, default=4000)
+    reader.add_argument("--seconds", type=float, help="stop after this much training time")
+    reader.add_argument("--batch-size", type=int, default=32)
+    reader.add_argument("--learning-rate", type=float, default=2e-3)
+    reader.add_argument("--d-model", type=int, default=192)
+    reader.add_argument("--seed", type=int, default=0)
+    reader.add_argument("--quiet", action="store_true")
+    reader.set_defaults(func=run_train_letter_reader)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="DTW, back-translation and legibility scores of a model on a corpus split"
+    )
     evaluate.add_argument("model_dir")
     evaluate.add_argument("dataset", help="corpus folder (ours, or Prompt2Sign .skels files with --skels-language)")
     evaluate.add_argument("--split", default="test")
@@ -342,6 +390,15 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--dtype", default="float32", choices=DTYPES, help="the pose model's precision (default float32)"
     )
+    evaluate.add_argument(
+        "--letter-reader", help="a letter reader folder: letter error rates (signllm train-letter-reader)"
+    )
+    evaluate.add_argument(
+        "--random-strings",
+        type=int,
+        default=0,
+        help="with --letter-reader: also sign and read N random strings a language",
+    )
     evaluate.set_defaults(func=run_evaluate)
 
     quick = commands.add_parser("quickstart", help="corpus -> trained signer -> GIF -> scores, in ~10 CPU minutes")
@@ -349,8 +406,9 @@ def make_parser() -> argparse.ArgumentParser:
     quick.add_argument("--word", default="hello", help="the word to sign at the end")
     quick.add_argument("--language", default="ase", help="its sign language")
     quick.add_argument("--languages", default="ase,gsg,tsm", help="languages to train (fingerspelling lexicon)")
-    quick.add_argument("--minutes", type=float, default=10.0, help="time budget of the run (82%% of it trains)")
-    quick.add_argument("--eval-clips", type=int, default=60, help="dev clips to evaluate on")
+    quick.add_argument("--minutes", type=float, default=10.0, help="time budget of the run (80%% of it trains)")
+    quick.add_argument("--eval-clips", type=int, default=60, help="test-split words to evaluate on")
+    quick.add_argument("--random-strings", type=int, default=20, help="random letter strings a language to evaluate")
     quick.add_argument("--quiet", action="store_true")
     quick.set_defaults(func=run_quickstart)
 

@@ -55,6 +55,7 @@ PRESETS = {
 MODES = ("mlsf", "prompt2langgloss")
 STOP_RULES = ("counter", "length", "threshold")
 DECODER_INPUTS = ("frame", "pose", "counter", "position")
+ALIGNMENTS = ("attention", "duration")
 
 
 class SignLLMConfig(PreTrainedConfig):
@@ -86,6 +87,16 @@ class SignLLMConfig(PreTrainedConfig):
             generated lengths follow the words (``benchmarks/ablation.py``).
         counter_loss_weight: weight of the counter channel in the loss, relative to one pose channel (1 = the
             counter is one channel among 151, as in Progressive Transformers; larger values sharpen the stop).
+    Alignment of text and frames:
+        alignment: ``"attention"`` (Progressive Transformers): the decoder finds, by cross-attention alone, which
+            part of the text each frame signs. ``"duration"``: a monotonic alignment made explicit, as in
+            FastSpeech-style speech synthesis: each group predicts how many frames every token is signed in, and at
+            each step the decoder also reads the state of the token being signed and how far into it the step is
+            (cross-attention stays, for context). It learns from ``token_durations`` (the collator makes them from
+            a clip's ``char_durations``: fingerspelling corpora and the procedural letter strings have them), and
+            generation follows the predicted durations (the clip ends with the last token). Every letter is then
+            signed where it belongs: the remedy for spelling that drifts or skips letters.
+        duration_loss_weight: weight of the duration predictor's loss (squared error of log(1 + frames) per token).
     Generation:
         max_frames: default cap on generated frames (``generate(max_frames=...)`` overrides it).
         max_positions: the most frames one generation may produce: ``max_frames`` (the config's or the one passed
@@ -137,6 +148,9 @@ class SignLLMConfig(PreTrainedConfig):
     gaussian_noise: float = 0.0
     decoder_input: str = "frame"
     counter_loss_weight: float = 1.0
+    # alignment of text and frames
+    alignment: str = "attention"
+    duration_loss_weight: float = 1.0
     # generation
     max_frames: int = 400
     max_positions: int = 8192
@@ -154,7 +168,7 @@ class SignLLMConfig(PreTrainedConfig):
     # What a group's weights only make sense with (checked on resume and when loading one language's group).
     architecture_fields = (
         *("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "activation", "vocab_size"),
-        *("pose_dim", "use_counter", "future_prediction", "decoder_input", "text_encoder"),
+        *("pose_dim", "use_counter", "future_prediction", "decoder_input", "text_encoder", "alignment"),
     )
 
     def __post_init__(self, **kwargs):
@@ -203,6 +217,8 @@ class SignLLMConfig(PreTrainedConfig):
             self.use_counter or self.decoder_input in ("frame", "pose"),
             f"`decoder_input={self.decoder_input!r}` needs `use_counter=True`",
         )
+        check(self.alignment in ALIGNMENTS, f"`alignment` must be one of {ALIGNMENTS}, got {self.alignment!r}")
+        check(self.duration_loss_weight >= 0, f"`duration_loss_weight` must be >= 0, got {self.duration_loss_weight}")
         check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
         check(0 < self.stop_peak <= 1, f"`stop_peak` must be in (0, 1], got {self.stop_peak}")
         check(self.pose_dim % 3 == 0, f"`pose_dim` must be a multiple of 3 (joints x xyz), got {self.pose_dim}")

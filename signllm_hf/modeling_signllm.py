@@ -57,6 +57,8 @@ class SignLLMOutput(ModelOutput):
         frame_errors (`torch.FloatTensor` of shape `(B, T)`, when `labels` are given): squared error of each frame
             averaged over its channels, 0 on padding; the per-frame rewards of the RL loss are its negatives.
         encoder_last_hidden_state (`torch.FloatTensor` of shape `(B, L, D)`).
+        duration_loss (`torch.FloatTensor` of shape `()`, with `alignment="duration"`): squared error of the
+            predicted log(1 + frames) per token, weighted by `duration_loss_weight` (included in `loss`).
     """
 
     loss: torch.FloatTensor | None = None
@@ -65,6 +67,7 @@ class SignLLMOutput(ModelOutput):
     future_frames: torch.FloatTensor | None = None
     frame_errors: torch.FloatTensor | None = None
     encoder_last_hidden_state: torch.FloatTensor | None = None
+    duration_loss: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -93,6 +96,24 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
     angles = positions.float()[..., None] * frequencies
     encoding = torch.cat([angles.sin(), angles.cos()], dim=-1)
     return F.pad(encoding, (0, dim - 2 * half))
+
+
+ALIGNMENT_EXTRA = 2  # besides the token's state: the phase within the token, and the token's log length
+
+
+def aligned_tokens(memory: torch.Tensor, durations: torch.Tensor, start: int, count: int) -> torch.Tensor:
+    """For frames ``start .. start + count - 1``: the state of the token each is signed in (tokens follow each other
+    for ``durations`` frames), the frame's phase within that token in [0, 1), and the token's log(1 + frames).
+    ``(B, L, D), (B, L) -> (B, count, D + 2)``. Frames past the end of the text take its last position (a padding
+    or end token, of 0 frames) with phase 1; training masks such frames and generation stops before them."""
+    ends = durations.long().cumsum(dim=1)  # (B, L): the first frame after each token
+    frames = torch.arange(start, start + count, device=memory.device).expand(memory.shape[0], -1).contiguous()
+    token = torch.searchsorted(ends, frames, right=True).clamp(max=memory.shape[1] - 1)  # (B, count)
+    length = durations.gather(1, token).to(memory.dtype)
+    begin = (ends.gather(1, token) - durations.gather(1, token)).to(memory.dtype)
+    phase = ((frames.to(memory.dtype) - begin) / length.clamp_min(1)).clamp(0, 1)
+    states = memory.gather(1, token[..., None].expand(-1, -1, memory.shape[-1]))  # (B, count, D)
+    return torch.cat([states, phase[..., None], torch.log1p(length)[..., None]], dim=-1)
 
 
 class SignLLMGrowingCacheLayer(DynamicLayer):
@@ -298,13 +319,26 @@ class SignLLMPoseDecoder(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.pose_head = nn.Linear(config.d_model, config.pose_dim * (1 + config.future_prediction))
         self.counter_head = nn.Linear(config.d_model, 1) if config.use_counter else None
+        if config.alignment == "duration":
+            # Frames per token, from the encoder's states (log(1 + frames), so that long and short letters weigh
+            # alike); and the token being signed at a step, with the step's phase in it, added to the step's input.
+            self.duration_head = nn.Sequential(
+                nn.Linear(config.d_model, config.d_model), nn.GELU(), nn.Linear(config.d_model, 1)
+            )
+            self.embed_alignment = nn.Linear(config.d_model + ALIGNMENT_EXTRA, config.d_model)
 
-    def forward(self, inputs, memory, memory_mask, start_position: int = 0, cache=None) -> torch.Tensor:
+    def predict_durations(self, memory: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """Predicted log(1 + frames) of every token ``(B, L)``, 0 on padding."""
+        return self.duration_head(memory).squeeze(-1) * text_mask.to(memory.dtype)
+
+    def forward(self, inputs, memory, memory_mask, start_position: int = 0, cache=None, aligned=None) -> torch.Tensor:
         positions = torch.arange(start_position, start_position + inputs.shape[1], device=inputs.device)
         if self.config.decoder_input_size:
             embedded = self.embed_frames(inputs.to(self.embed_frames.weight.dtype))
         else:  # inputs is (B, T, 0): only its shape counts
             embedded = self.frame_query.expand(*inputs.shape[:2], -1)
+        if aligned is not None:  # (B, T, D + 2): the token being signed and the phase within it
+            embedded = embedded + self.embed_alignment(aligned.to(embedded.dtype))
         hidden = self.dropout(embedded + sinusoidal_positions(positions, self.config.d_model).to(embedded.dtype))
         for layer in self.layers:
             hidden = layer(hidden, memory, memory_mask, cache=cache)
@@ -704,6 +738,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         frame_mask: torch.BoolTensor | None = None,
         language: str | list[str] | None = None,
         return_dict: bool | None = None,
+        token_durations: torch.LongTensor | None = None,
     ) -> SignLLMOutput:
         r"""Teacher-forced prediction of every next frame.
 
@@ -713,8 +748,16 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
                 [`SignLLMDataCollator`] builds them).
             frame_mask (`(B, T)`): True on real frames; padded frames affect neither the loss nor the real frames.
             language: one code for the batch or one per row (MLSF picks each row's group).
+            token_durations (`(B, L)`): frames each token is signed in (needed with `alignment="duration"`, as
+                [`SignLLMDataCollator`] builds them from `char_durations`).
         """
         input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
+        aligned_by_duration = self.config.alignment == "duration"
+        if aligned_by_duration and token_durations is None:
+            raise ValueError(
+                "this model aligns text and frames by duration (`alignment='duration'`): give `token_durations` "
+                "(the collator makes them from rows with `char_durations`, e.g. the fingerspelling corpus)"
+            )
         if labels is None:
             raise ValueError("forward needs `labels` (teacher forcing); use `generate` to produce poses from text")
         if labels.shape[-1] != self.config.output_size:
@@ -734,11 +777,20 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         if self.config.future_prediction:
             future = targets.new_zeros(*targets.shape[:2], self.config.future_prediction, self.config.pose_dim)
         memory = targets.new_zeros(*input_ids.shape, self.config.d_model)
+        duration_error, token_count = targets.new_zeros(()), targets.new_zeros(())
         for group, rows in self._routes(self._languages(language, input_ids.shape[0])):
             rows = rows.to(input_ids.device)
             text_mask = attention_mask[rows]
             encoded = group.encoder(input_ids[rows], text_mask)  # (b, L, D)
-            hidden = group.decoder(self.decoder_inputs(targets[rows]), encoded, text_mask[:, None, None, :].bool())
+            aligned = None
+            if aligned_by_duration:
+                durations = token_durations[rows].to(input_ids.device) * text_mask  # (b, L)
+                aligned = aligned_tokens(encoded, durations, 0, targets.shape[1])  # (b, T, D + 2)
+                predicted = group.decoder.predict_durations(encoded, text_mask).float()
+                squared = (predicted - torch.log1p(durations.float())) ** 2 * text_mask
+                duration_error, token_count = duration_error + squared.sum(), token_count + text_mask.sum()
+            inputs = self.decoder_inputs(targets[rows])
+            hidden = group.decoder(inputs, encoded, text_mask[:, None, None, :].bool(), aligned=aligned)
             group_frames, group_future = group.decoder.heads(hidden)
             frames = frames.index_copy(0, rows, group_frames.to(frames.dtype))
             memory = memory.index_copy(0, rows, encoded.to(memory.dtype))
@@ -748,7 +800,11 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         frame_errors = self.frame_errors(frames, targets, frame_mask)
         loss = frame_errors.sum() / frame_mask.sum().clamp_min(1)
         future_loss = self.future_loss(future, targets, frame_mask)
-        return SignLLMOutput(loss + future_loss, future_loss, frames, future, frame_errors, memory)
+        duration_loss = None
+        if aligned_by_duration:
+            duration_loss = self.config.duration_loss_weight * duration_error / token_count.clamp_min(1)
+            loss = loss + duration_loss
+        return SignLLMOutput(loss + future_loss, future_loss, frames, future, frame_errors, memory, duration_loss)
 
     def normalized_targets(self, labels: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """Labels in the data's coordinates (+ counter) -> the model's normalised targets, zero on padded frames."""
@@ -811,7 +867,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         The text is encoded once; the decoder then produces one frame per step from a zero start frame, feeding each
         prediction back. With ``use_cache`` every step runs only on the newest frame against cached keys and values
         (its cost does not grow with the prefix); without, the whole prefix is decoded again each step (for
-        checking). A sequence stops at the first frame whose counter meets the config's stop rule, or at
+        checking). A sequence stops at the first frame whose counter meets the config's stop rule (with
+        ``alignment="duration"``: at the end of its last token, its length planned from the predicted durations), or at
         ``max_frames`` (default: the config's; at most its ``max_positions``); the loop ends when every sequence has
         stopped. Training mode is restored afterwards.
         """
@@ -853,6 +910,14 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         memory = group.encoder(input_ids, attention_mask)  # encoded once: (B, L, D), in the model's dtype
         memory_mask = attention_mask[:, None, None, :].bool()
         batch = input_ids.shape[0]
+        durations, planned = None, None
+        if self.config.alignment == "duration":  # the clip is planned: every token's frames, ending with the last
+            predicted = group.decoder.predict_durations(memory, attention_mask).float()
+            frames = torch.expm1(predicted).clamp_min(0) * attention_mask  # (B, L), fractional
+            # Round where tokens end, not each token: errors do not add up over a long text.
+            ends = frames.cumsum(dim=1).round().long()
+            durations = torch.diff(ends, dim=1, prepend=torch.zeros_like(ends[:, :1]))  # (B, L)
+            planned = durations.sum(dim=1).clamp(1, max_frames)  # (B,)
         cache = self._new_cache(max_frames) if use_cache else None
         frame = memory.new_zeros(batch, 1, self.config.output_size)  # the start frame: zero pose, counter 0
         inputs = []  # decoder inputs so far (only needed without a cache)
@@ -864,13 +929,23 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         for step in range(max_frames):
             step_input = self._step_input(frame)
             if use_cache:  # only the newest frame goes through the decoder
-                hidden = group.decoder(step_input, memory, memory_mask, start_position=step, cache=cache)
+                aligned = None if durations is None else aligned_tokens(memory, durations, step, 1)
+                hidden = group.decoder(
+                    step_input, memory, memory_mask, start_position=step, cache=cache, aligned=aligned
+                )
             else:  # the whole prefix again
                 inputs.append(step_input)
-                hidden = group.decoder(torch.cat(inputs, dim=1), memory, memory_mask)[:, -1:]
+                aligned = None if durations is None else aligned_tokens(memory, durations, 0, step + 1)
+                hidden = group.decoder(torch.cat(inputs, dim=1), memory, memory_mask, aligned=aligned)[:, -1:]
             frame, _ = group.decoder.heads(hidden, future=False)  # (B, 1, C)
             outputs.append(frame)
-            if self.config.use_counter:
+            if planned is not None:  # a duration-aligned clip ends with its last token
+                stop = (planned == step + 1) & ~finished
+                lengths = torch.where(stop, planned, lengths)
+                finished |= stop
+                if bool(finished.all()):
+                    break
+            elif self.config.use_counter:
                 counter = frame[:, 0, -1]
                 stop, length = self._stop(counter, step, peak, peak_step)
                 stop &= ~finished

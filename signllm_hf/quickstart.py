@@ -1,10 +1,11 @@
 """``signllm quickstart``: from nothing to a trained, evaluated signer on the CPU in about ten minutes.
 
 1. builds the fingerspelling corpus for a few languages (real MediaPipe letter clips, see ``signllm corpus``);
-2. trains a back-translator (poses -> text) on it, the judge of the paper's main metric;
+2. trains a letter reader (poses -> letters), the legibility judge, on random letter strings;
 3. trains a small MLSF SignLLM model (one encoder-decoder per language);
 4. signs the word you give: a GIF and a ``.pose`` file;
-5. evaluates on the dev split: DTW, and back-translation scores next to the references' own.
+5. evaluates on the test split's words (never seen in training) and on random letter strings: DTW, and the
+   letters the reader reads back (CER, WER), with the reader's calibration on the reference poses.
 
 Each training stage stops at its time budget (the progress bars show it). Everything lands in ``--workdir``.
 """
@@ -19,7 +20,7 @@ from .data.dataset import read_stats
 from .data.languages import canonical_language
 from .evaluation import evaluate_model, format_table
 from .training import DataArguments, ModelArguments, SignLLMTrainingArguments, train
-from .training.back_translator import train_back_translator
+from .training.letter_reader import train_letter_reader
 
 # The signer: Base's layout (2 + 2 layers, 4 heads) at a quarter of its width (recipes/configs/tiny_cpu.yaml), with
 # the options that made generated lengths follow the words on fingerspelling: a decoder that reads only positions,
@@ -36,6 +37,8 @@ SIGNER = {
     "counter_loss_weight": 10.0,
 }
 
+READER_SHARE, SIGNER_SHARE = 0.2, 0.6  # of the time budget
+
 
 def run_quickstart(
     workdir: str = "signllm-quickstart",
@@ -45,12 +48,13 @@ def run_quickstart(
     minutes: float = 10.0,
     eval_clips: int = 60,
     progress: bool = True,
+    random_strings: int = 20,
 ) -> dict:
     """Run the five steps; returns the evaluation (also in ``workdir/evaluation.json``).
 
-    ``minutes`` is the time budget of the whole run: the back-translator trains for 22% of it and the signer for
-    60%; building the corpus, signing and evaluating take the rest. Steps whose output is already in ``workdir`` are
-    skipped, so an interrupted run continues where it stopped.
+    ``minutes`` is the time budget of the whole run: the letter reader trains for ``READER_SHARE`` of it and the
+    signer for ``SIGNER_SHARE``; building the corpus, signing and evaluating take the rest. Steps whose output is
+    already in ``workdir`` are skipped, so an interrupted run continues where it stopped.
     """
     if minutes <= 0:
         raise ValueError(f"--minutes must be > 0, got {minutes}")
@@ -59,7 +63,7 @@ def run_quickstart(
         raise ValueError(f"--language {language!r} is not one of the trained languages {list(languages)}")
     started = time.perf_counter()
     workdir = Path(workdir)
-    corpus, judge, signer = workdir / "corpus", workdir / "back-translator", workdir / "signer"
+    corpus, judge, signer = workdir / "corpus", workdir / "letter-reader", workdir / "signer"
     budget = minutes * 60
 
     print(f"[1/5] fingerspelling corpus for {', '.join(languages)} -> {corpus}")
@@ -71,20 +75,13 @@ def run_quickstart(
             f"pass another --workdir (or delete this one)"
         )
 
-    print(f"[2/5] back-translator (poses -> text), {0.22 * budget / 60:.1f} min -> {judge}")
+    print(f"[2/5] letter reader (poses -> letters), {READER_SHARE * budget / 60:.1f} min -> {judge}")
     if not (judge / "config.json").is_file():
-        train_back_translator(
-            str(corpus),
-            str(judge),
-            max_steps=100_000,
-            seconds=0.22 * budget,
-            d_model=192,
-            layers=2,
-            max_frames=SIGNER["max_frames"],
-            progress=progress,
+        train_letter_reader(
+            str(judge), languages=list(languages), max_steps=100_000, seconds=READER_SHARE * budget, progress=progress
         )
 
-    print(f"[3/5] SignLLM signer (MLSF, {len(languages)} languages), {0.6 * budget / 60:.1f} min -> {signer}")
+    print(f"[3/5] SignLLM signer (MLSF, {len(languages)} languages), {SIGNER_SHARE * budget / 60:.1f} min -> {signer}")
     if not (signer / "config.json").is_file():
         args = SignLLMTrainingArguments(
             output_dir=str(signer),
@@ -102,7 +99,7 @@ def run_quickstart(
         )
         data = DataArguments(dataset=str(corpus), eval_split="none", tokenizer_vocab_size=260)
         model = ModelArguments(**SIGNER)
-        train(data, model, args, seconds=0.6 * budget, progress=progress)
+        train(data, model, args, seconds=SIGNER_SHARE * budget, progress=progress)
 
     print(f"[4/5] signing {word!r} in {language}")
     from transformers import pipeline  # noqa: PLC0415 - heavy, only now
@@ -113,14 +110,15 @@ def run_quickstart(
     )
     print(f"      {len(result['pose'])} frames -> {result['gif_path']}, {result['pose_path']}")
 
-    print("[5/5] evaluation on the dev split")
+    print(f"[5/5] evaluation: the test split's words and {random_strings} random letter strings per language")
     evaluation = evaluate_model(
         str(signer),
         str(corpus),
-        split="dev",
-        back_translator=str(judge),
+        split="test",
         max_clips=eval_clips,
         output=str(workdir / "evaluation.json"),
+        letter_reader=str(judge),
+        random_strings=random_strings,
     )
     print(format_table(evaluation))
     print(f"done in {(time.perf_counter() - started) / 60:.1f} min; everything is in {workdir}")

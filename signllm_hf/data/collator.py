@@ -36,6 +36,9 @@ class SignLLMDataCollator:
         rows' own ``input_ids`` padded with ``pad_token_id``.
         ``language`` list[str]: passed through when rows have it (MLSF picks the language group from it).
         ``sample_index`` (B,) long: passed through when rows have it (the trainer's PLC sampler needs it).
+        ``token_durations`` (B, L) long: when every row has ``char_durations`` (frames per character of its text)
+        and a tokenizer is given: the frames each token is signed in (a token's characters summed; a character cut
+        across tokens counts for its last one; special tokens 0). A duration-aligned model learns from them.
 
     A clip longer than ``max_frames`` raises (filter the dataset first): truncating would cut the counter short of 1,
     and the model would never learn where to stop.
@@ -88,14 +91,20 @@ class SignLLMDataCollator:
 
         if self.tokenizer is not None:
             texts = [row[self.text_column] for row in features]
+            durations = all(row.get("char_durations") is not None for row in features)
             encoded = self.tokenizer(
                 texts,
                 padding=True,
                 truncation=self.max_text_length is not None,
                 max_length=self.max_text_length,
                 return_tensors="pt",
+                return_offsets_mapping=durations,
             )
             batch["input_ids"], batch["attention_mask"] = encoded["input_ids"], encoded["attention_mask"]
+            if durations:
+                batch["token_durations"] = token_durations(
+                    encoded["offset_mapping"], [row["char_durations"] for row in features], lengths
+                )
         elif all("input_ids" in row for row in features):
             batch.update(self._pad_ids([row["input_ids"] for row in features]))
         if all("language" in row for row in features):
@@ -113,3 +122,33 @@ class SignLLMDataCollator:
             input_ids[row, : len(ids)] = ids
             attention_mask[row, : len(ids)] = 1
         return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def token_durations(offsets: torch.Tensor, char_durations: list, frames: list[int]) -> torch.Tensor:
+    """Frames per token ``(B, L)`` from each text's frames per character and the tokens' character ``offsets``
+    ``(B, L, 2)``. A character's frames go to the last token that covers it: a byte-level tokenizer's prefix-space
+    token shares the first character's offsets, and a letter's last UTF-8 byte is the one that tells it apart.
+    Frames of characters no token covers (a truncated text) go to the last covering token, so each row sums to its
+    clip's ``frames``.
+
+    >>> token_durations(torch.tensor([[[0, 1], [0, 1], [1, 3], [0, 0]]]), [[2, 3, 4]], [9]).tolist()
+    [[0, 2, 7, 0]]
+    """
+    durations = torch.zeros(offsets.shape[:2], dtype=torch.long)
+    for row, (spans, per_char, total) in enumerate(zip(offsets.tolist(), char_durations, frames)):
+        per_char = [int(d) for d in per_char]
+        if sum(per_char) != total or len(per_char) < max((end for _, end in spans), default=0):
+            raise ValueError(
+                f"row {row}: its char_durations ({len(per_char)} characters, {sum(per_char)} frames) do not describe "
+                f"its text and pose ({total} frames): one duration per character, summing to the clip's frames"
+            )
+        owner = {}
+        for token, (start, end) in enumerate(spans):
+            for char in range(start, min(end, len(per_char))):  # special and padding tokens cover nothing
+                owner[char] = token
+        if not owner:
+            continue
+        for char, token in owner.items():
+            durations[row, token] += per_char[char]
+        durations[row, max(owner.values())] += total - int(durations[row].sum())
+    return durations

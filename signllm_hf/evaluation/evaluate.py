@@ -33,8 +33,9 @@ from ..metrics.dtw import dtw_scores
 from ..metrics.text_scores import text_scores
 from ..modeling_prompt_stage import PromptToLangGloss
 from ..modeling_signllm import SignLLMForPoseGeneration
-from .judges import SignLLMBackTranslator
+from .judges import SignLLMBackTranslator, SignLLMLetterReader
 from .langgloss import langgloss_evaluation
+from .legibility import legibility
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def evaluate_model(
     output: str | None = None,
     prompts: bool = False,
     dtype: str = "float32",
+    letter_reader: str | None = None,
+    random_strings: int = 0,
 ) -> dict:
     """Scores of ``model_dir`` on ``dataset``'s ``split``; written to ``output`` as JSON when given.
 
@@ -93,8 +96,15 @@ def evaluate_model(
     ``prompts``, of the text wrapped in a held-out prompt template), its pose model signs that. The result then adds
     ``langgloss``: the prompt stage's scores (the paper's Table 8, see ``langgloss_evaluation``). ``max_clips``
     scores a seeded random sample of the split (the same clips on every call), so every language is represented.
+
+    With a ``letter_reader`` (a fingerspelling judge, ``signllm train-letter-reader``), the result adds
+    ``legibility``: the letter error rates of the generated poses (CER, WER; per language), the reader's calibration
+    on the references, and the motion ratios (see ``signllm_hf.evaluation.legibility``); with ``random_strings`` N,
+    also ``random_strings``: the same for N random letter strings per language (not words, never seen as such).
     """
-    for folder, what in ((model_dir, "model"), (back_translator, "back-translator")):
+    if random_strings and not letter_reader:
+        raise ValueError("random letter strings are scored by reading them back: pass a letter reader too")
+    for folder, what in ((model_dir, "model"), (back_translator, "back-translator"), (letter_reader, "letter reader")):
         if folder is not None and not (Path(folder) / "config.json").is_file():
             raise FileNotFoundError(
                 f"{folder}: no {what} folder there (config.json + weights, as save_pretrained writes them; "
@@ -162,9 +172,33 @@ def evaluate_model(
         result["back_translation"] = text_scores(translated, texts)
         result["back_translation_of_references"] = text_scores(judge.translate(references, judge_tokenizer), texts)
         result["examples"] = [{"text": t, "back_translation": b} for t, b in list(zip(texts, translated))[:10]]
+    if letter_reader:
+        result |= _legibility(model, tokenizer, letter_reader, rows, poses, random_strings, batch_size, max_frames)
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return result
+
+
+def _legibility(model, tokenizer, reader_dir, rows, poses, random_strings, batch_size, max_frames) -> dict:
+    """Legibility of the split's generated poses, and of ``random_strings`` random strings per language."""
+    reader = SignLLMLetterReader.from_pretrained(reader_dir).eval()
+    unread = sorted({row["language"] for row in rows} - set(reader.config.languages))
+    if unread:
+        raise ValueError(f"{reader_dir} reads {reader.config.languages}, not {unread}: train a reader with them")
+    if abs(reader.config.fps - model.config.fps) > 1e-6:
+        raise ValueError(
+            f"{reader_dir} reads poses at {reader.config.fps:g} fps but the model signs at {model.config.fps:g}: "
+            "train a reader at the model's frame rate"
+        )
+    result = {"legibility": legibility(reader, poses, rows)}
+    if random_strings:
+        from ..data.corpora.letter_strings import LetterStrings  # noqa: PLC0415 - needs the lexicon extra
+
+        languages = sorted({row["language"] for row in rows})
+        strings = LetterStrings(languages=languages, fps=model.config.fps).evaluation_rows(random_strings)
+        generated, _ = generate_split(model, tokenizer, strings, batch_size, max_frames)
+        result["random_strings"] = legibility(reader, generated, strings)
     return result
 
 
@@ -197,4 +231,35 @@ def format_table(result: dict) -> str:
         lines.append(
             f"| dtw ({code}, {scores['clips']} clips) | {scores['dtw']:.4f} |" + (" |" if with_references else "")
         )
+    if "legibility" in result:
+        lines += ["", format_legibility(result)]
+    return "\n".join(lines)
+
+
+def format_legibility(result: dict) -> str:
+    """The letter reader's table: CER and WER per language (of the split's words, and of random strings when
+    scored), the reader's calibration, and the motion ratios."""
+    words, strings = result["legibility"], result.get("random_strings")
+    header = "| language | words: CER | words: WER |" + (
+        " random strings: CER | random strings: WER |" if strings else ""
+    )
+    lines = [header, "|---|---|---|" + ("---|---|" if strings else "")]
+    for code in [*words["per_language"], "all"]:
+        scores = [words if code == "all" else words["per_language"][code]]
+        if strings:
+            scores.append(
+                strings
+                if code == "all"
+                else strings["per_language"].get(code, {"cer": float("nan"), "wer": float("nan")})
+            )
+        lines.append(f"| {code} | " + " | ".join(f"{s['cer']:.3f} | {s['wer']:.3f}" for s in scores) + " |")
+    calibration = words["calibration"]
+    lines.append(
+        f"\nreader calibration (CER): references {calibration['references']:.3f} (goal <= 0.05), still pose "
+        f"{calibration['still_pose']:.3f} and another word's clip {calibration['another_word']:.3f} (goal >= 0.9)"
+    )
+    lines.append(
+        f"motion, generated / reference: hand speed {words['speed_ratio']:.2f}, hand-shape variance "
+        f"{words['hand_shape_variance_ratio']:.2f} (1.0 is right; well below 1 is averaged motion)"
+    )
     return "\n".join(lines)

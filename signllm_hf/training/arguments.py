@@ -71,6 +71,10 @@ class SignLLMTrainingArguments(TrainingArguments):
     gaussian_noise_schedule: str = field(
         default="constant", metadata={"help": f"How the noise evolves over training, one of {NOISE_SCHEDULES}."}
     )
+    train_seconds: float | None = field(
+        default=None,
+        metadata={"help": "Stop training after this much time (seconds; evaluation included), whatever max_steps."},
+    )
     eval_generate: bool = field(
         default=True, metadata={"help": "Evaluation also generates poses and reports DTW against the references."}
     )
@@ -101,6 +105,8 @@ class SignLLMTrainingArguments(TrainingArguments):
             raise ValueError(f"`gaussian_noise` must be >= 0, got {self.gaussian_noise}")
         if self.gaussian_noise_schedule not in NOISE_SCHEDULES:
             raise ValueError(f"`gaussian_noise_schedule` must be one of {NOISE_SCHEDULES}")
+        if self.train_seconds is not None and self.train_seconds <= 0:
+            raise ValueError(f"`train_seconds` must be > 0, got {self.train_seconds}")
         if self.eval_max_frames is not None and self.eval_max_frames <= 0:
             raise ValueError(f"`eval_max_frames` must be > 0, got {self.eval_max_frames}")
 
@@ -120,6 +126,20 @@ class DataArguments:
     max_eval_clips: int | None = field(default=64, metadata={"help": "Evaluate on at most this many clips."})
     tokenizer: str | None = field(default=None, metadata={"help": "A saved tokenizer instead of training one."})
     tokenizer_vocab_size: int = field(default=8000, metadata={"help": "Vocabulary of the trained tokenizer."})
+    letter_strings: bool = field(
+        default=False,
+        metadata={
+            "help": "Fingerspelling corpora: train on an endless stream of random letter strings and training-split "
+            "words, spelled on the fly with the lexicon's letter clips (varied in timing and size), instead of the "
+            "corpus's clips; the corpus still gives the statistics and the evaluation split."
+        },
+    )
+    letter_strings_word_fraction: float = field(
+        default=0.5, metadata={"help": "The stream's share of real words (training split); the rest random strings."}
+    )
+    lexicon: str | None = field(
+        default=None, metadata={"help": "Fingerspelling lexicon folder (default: the spoken-to-signed lexicon)."}
+    )
 
 
 @dataclass
@@ -146,6 +166,13 @@ class ModelArguments:
         metadata={"help": f"What the decoder reads besides positions, one of {DECODER_INPUTS} (see SignLLMConfig)."},
     )
     counter_loss_weight: float = field(default=10.0, metadata={"help": "Weight of the counter in the loss."})
+    alignment: str = field(
+        default="attention",
+        metadata={
+            "help": "How frames find their text: 'attention' (Progressive Transformers) or 'duration' (frames per "
+            "token predicted; needs per-character durations: fingerspelling corpora, --letter_strings)."
+        },
+    )
 
 
 @dataclass

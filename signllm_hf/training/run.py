@@ -28,6 +28,7 @@ from transformers import AutoTokenizer, set_seed
 from ..configuration_signllm import PRESETS, SignLLMConfig
 from ..data.collator import SignLLMDataCollator
 from ..data.corpora import load_corpus, select_clips
+from ..data.corpora.letter_strings import LetterStringDataset, LetterStrings, Variation
 from ..data.dataset import add_column, compute_pose_stats
 from ..data.langgloss import is_langgloss_token, row_langgloss
 from ..modeling_signllm import SignLLMForPoseGeneration
@@ -98,6 +99,7 @@ def build_model(model_args: ModelArguments, tokenizer, languages: list[str], sta
         "gaussian_noise": model_args.model_gaussian_noise,
         "decoder_input": model_args.decoder_input,
         "counter_loss_weight": model_args.counter_loss_weight,
+        "alignment": model_args.alignment,
     } | sizes
     if model_args.text_encoder:
         preset = {k: v for k, v in PRESETS[model_args.preset].items() if k not in sizes}
@@ -184,6 +186,14 @@ def train(
     if langgloss:
         train_set = _with_langgloss(train_set)
         eval_set = _with_langgloss(eval_set) if eval_set is not None else None
+    strings = None
+    if data.letter_strings or model_args.alignment == "duration":
+        if langgloss:
+            raise ValueError("--letter_strings and --alignment duration spell plain text: use them with --mode mlsf")
+        strings = _letter_strings(data, sorted(set(train_set["language"])), float(train_set[0]["fps"]), training_args)
+    if model_args.alignment == "duration":  # the frames each character is signed in, from the lexicon's spelling
+        train_set = _with_char_durations(train_set, strings, "train")
+        eval_set = _with_char_durations(eval_set, strings, "eval") if eval_set is not None else None
     resume = checkpoint_to_resume(training_args, training_args.resume_from_checkpoint)
     saved = model_args.model_name_or_path
     if saved:  # continuing a saved model: its mode and its vocabulary, or its embeddings read the wrong ids
@@ -207,15 +217,18 @@ def train(
         text_column="langgloss" if langgloss else "text",
         max_text_length=model.config.max_text_length,
     )
+    training_data = train_set
+    if data.letter_strings:  # an endless stream instead of the corpus's clips (the corpus gave the statistics)
+        training_data = letter_string_stream(strings, training_args)
     trainer, metrics = train_model(
         model,
         training_args,
-        train_set,
+        training_data,
         collator,
         tokenizer,
         trainer_class=SignLLMTrainer,
         eval_dataset=eval_set,
-        seconds=seconds,
+        seconds=seconds if seconds is not None else training_args.train_seconds,
         progress=progress,
         callbacks=callbacks,
         resume_from_checkpoint=resume,
@@ -229,10 +242,64 @@ def train(
     if langgloss and prompt_stage.prompt_stage_steps > 0:
         metrics |= _train_prompt_stage(prompt_stage, train_set, eval_set, tokenizer, training_args)
     if trainer.is_world_process_zero():
+        metrics["steps"] = trainer.state.global_step
         metrics["model"] = trainer.model.paper_name()
         metrics["world_size"] = training_args.world_size
         write_metrics(training_args.output_dir, metrics)
     return metrics
+
+
+def _letter_strings(data: DataArguments, languages: list[str], fps: float, training_args) -> LetterStrings:
+    """The lexicon's letter strings for these languages: the stream of ``--letter_strings`` (timing varied, training
+    words only) and the spelling that gives corpus clips their ``char_durations``."""
+    try:
+        return LetterStrings(
+            data.lexicon,
+            languages=languages,
+            fps=fps,
+            word_fraction=data.letter_strings_word_fraction,
+            variation=Variation.signer(),
+            seed=training_args.seed,
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"{data.dataset}: {error} (--letter_strings and --alignment duration need a lexicon)"
+        ) from None
+
+
+def letter_string_stream(strings: LetterStrings, training_args) -> LetterStringDataset:
+    """The endless letter-string stream, set up for the Trainer under any number of processes.
+
+    Every process draws the same stream and keeps its own slice of each chunk of ``processes x batch size`` rows
+    (accelerate's ``IterableDatasetShard``, with ``dispatch_batches`` off: dispatching would concatenate batches
+    of different lengths), so no two processes see the same rows; with ``language_batches`` a chunk is one
+    language, so all processes train the same group in a step, as the PLC sampler arranges for datasets.
+    """
+    if training_args.max_steps is None or training_args.max_steps <= 0:
+        raise ValueError(
+            "--letter_strings streams without end: pass --max_steps (with --train_seconds, any large number)"
+        )
+    if training_args.accelerator_config is not None:
+        training_args.accelerator_config.dispatch_batches = False
+    chunk = training_args.per_device_train_batch_size * max(training_args.world_size, 1)
+    return LetterStringDataset(strings, batch_size=chunk, language_batches=training_args.language_batches)
+
+
+def _with_char_durations(dataset, strings: LetterStrings, name: str):
+    """``dataset`` with the frames each character of each clip's text is signed in (``char_durations``), from
+    spelling it again with the lexicon; a clip that the lexicon does not spell to the same length is an error."""
+    if "char_durations" in dataset.column_names:
+        return dataset
+    rows = dataset.select_columns(["id", "language", "text", "pose"])
+    durations = [strings.with_durations(row)["char_durations"] for row in rows]
+    unspelled = [row_id for row_id, value in zip(dataset["id"], durations) if value is None]
+    if unspelled:
+        raise ValueError(
+            f"--alignment duration: {len(unspelled)} {name} clip(s) (e.g. {unspelled[:3]}) are not spelled with the "
+            "lexicon's letter clips, so their letters' frames are unknown; duration alignment needs a fingerspelling "
+            "corpus built from this lexicon, or a `char_durations` column"
+        )
+    return add_column(dataset, "char_durations", durations)
 
 
 def _train_prompt_stage(arguments: PromptStageArguments, train_set, eval_set, tokenizer, training_args) -> dict:

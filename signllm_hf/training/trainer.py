@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import IterableDataset
 from transformers import Trainer
 from transformers.trainer_utils import EvalLoopOutput
 
@@ -76,10 +77,13 @@ class SignLLMTrainer(Trainer):
                 tokenizer=processing_class, max_text_length=model.config.max_text_length
             )
         evaluation_sets = eval_dataset.items() if isinstance(eval_dataset, dict) else [("eval", eval_dataset)]
-        for name, dataset in [("train", train_dataset), *evaluation_sets]:
+        streamed = isinstance(train_dataset, IterableDataset)  # e.g. letter strings spelled on the fly
+        if streamed and args.plc:
+            raise ValueError("PLC draws clips of a dataset by priority: it needs a dataset of clips, not a stream")
+        for name, dataset in [("train", None if streamed else train_dataset), *evaluation_sets]:
             if dataset is not None:
                 self._check_dataset(dataset, name, model)
-        if train_dataset is not None and "sample_index" not in train_dataset.column_names:
+        if not streamed and train_dataset is not None and "sample_index" not in train_dataset.column_names:
             train_dataset = add_column(train_dataset, "sample_index", list(range(len(train_dataset))))  # for PLC
         super().__init__(
             model=model,
@@ -205,6 +209,8 @@ class SignLLMTrainer(Trainer):
         else:
             loss = weighted_mean_loss(errors, frame_mask, weights)
         loss = loss + outputs.future_loss
+        if outputs.duration_loss is not None:  # a duration-aligned model's predictor of frames per token
+            loss = loss + outputs.duration_loss
         if self.args.plc and model.training and self.plc_sampler is not None and indices is not None:
             self._update_priorities(indices, returns(errors.detach(), frame_mask, 1.0))
         return (loss, outputs) if return_outputs else loss

@@ -71,6 +71,9 @@ def test_shipped_configs_parse():
         data, model, training = parsed(name, "--bf16", "false")
         assert (model.decoder_input, model.future_prediction, model.counter_loss_weight) == ("frame", 3, 10.0)
         assert (training.loss_mode, training.plc) == ("mse", False)
+    data, model, training = parsed("fingerspelling_cpu.yaml")  # the hour-long legible-spelling recipe
+    assert (model.alignment, data.letter_strings, training.train_seconds) == ("duration", True, 3300)
+    assert training.max_steps > 0 and training.eval_strategy == "no"
 
 
 def test_evaluation_languages_follow_the_training_split(corpus, caplog):
@@ -284,3 +287,31 @@ def test_a_given_tokenizer_is_the_one_trained_with(corpus, tmp_path):
     written = json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]
     assert written == json.loads((tmp_path / "tok" / "tokenizer.json").read_text())["model"]["vocab"]
     assert json.loads((out / "config.json").read_text())["vocab_size"] == len(given)
+
+
+@pytest.fixture(scope="module")
+def spelled_corpus(tmp_path_factory):
+    pytest.importorskip("spoken_to_signed")
+    out = tmp_path_factory.mktemp("fs") / "fs"
+    assert (
+        main(["corpus", "fingerspelling", str(out), "--languages", "ase", "--words-per-language", "30", "--quiet"])
+        == 0
+    )
+    return out
+
+
+def test_duration_alignment_on_letter_strings(spelled_corpus, tmp_path):
+    out = tmp_path / "run"
+    flags = tiny_cli(max_steps=4, tokenizer_vocab_size=260)
+    arguments = ["train", "--dataset", str(spelled_corpus), "--output_dir", str(out), "--alignment", "duration"]
+    assert main([*arguments, "--letter_strings", "true", *flags]) == 0
+    config = json.loads((out / "config.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert config["alignment"] == "duration" and metrics["steps"] == 4 and "eval_dtw" in metrics
+
+
+def test_duration_alignment_needs_spelled_clips(corpus, tmp_path, capsys):
+    pytest.importorskip("spoken_to_signed")
+    arguments = ["train", "--dataset", str(corpus), "--output_dir", str(tmp_path / "x"), "--alignment", "duration"]
+    assert main([*arguments, *TINY]) == 2  # the synthetic corpus's clips are not spelled with the lexicon
+    assert "are not spelled with the lexicon's letter clips" in capsys.readouterr().err

@@ -27,21 +27,26 @@ def test_quickstart_writes_the_gif_the_pose_and_the_scores(tmp_path, capsys):
         "0.15",
         "--eval-clips",
         "6",
+        "--random-strings",
+        "3",
         "--quiet",
     ]
     assert main(arguments) == 0
     printed = capsys.readouterr().out
-    assert "[5/5]" in printed and "| dtw |" in printed and "| bleu4 |" in printed
+    assert "[5/5]" in printed and "| dtw |" in printed and "words: CER" in printed
     gif = (workdir / "hallo.gif").read_bytes()
     assert gif[:6] in (b"GIF87a", b"GIF89a")
     pose = read_pose_file(workdir / "hallo.pose").pose
     assert pose.ndim == 3 and pose.shape[1:] == (50, 3) and len(pose) >= 1 and np.isfinite(pose).all()
     evaluation = json.loads((workdir / "evaluation.json").read_text())
-    assert evaluation["clips"] == 6 and evaluation["dtw"] > 0
-    for name in ("bleu1", "bleu4", "chrf"):  # the printed table is the saved evaluation
-        generated = evaluation["back_translation"][name]
-        reference = evaluation["back_translation_of_references"][name]
-        assert 0 <= generated <= 100 and f"| {name} | {generated:.2f} | {reference:.2f} |" in printed
+    assert evaluation["clips"] == 6 and evaluation["dtw"] > 0 and evaluation["split"] == "test"
+    words, strings = evaluation["legibility"], evaluation["random_strings"]
+    assert words["clips"] == 6 and strings["clips"] == 3  # --random-strings 3, one language
+    # The printed table is the saved evaluation; an untrained reader reads nearly nothing right.
+    assert (
+        f"| all | {words['cer']:.3f} | {words['wer']:.3f} | {strings['cer']:.3f} | {strings['wer']:.3f} |" in printed
+    )
+    assert words["wer"] > 0.5 and words["calibration"]["still_pose"] > 0.5
     metrics = json.loads((workdir / "signer" / "metrics.json").read_text())
     assert metrics["model"].endswith("-M") and metrics["train_runtime"] < 60  # the budget stopped it
 

@@ -1,0 +1,90 @@
+"""Duration alignment: tokens signed for their frames, in order; predicted durations plan the generated clip."""
+
+import numpy as np
+import pytest
+import torch
+
+from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration
+from signllm_hf.data.collator import SignLLMDataCollator
+from signllm_hf.modeling_signllm import aligned_tokens
+from signllm_hf.tokenization_signllm import train_text_tokenizer
+
+
+def test_aligned_tokens_follow_the_durations():
+    memory = torch.arange(3.0)[None, :, None].expand(1, 3, 2)  # token k's state is (k, k)
+    features = aligned_tokens(memory, torch.tensor([[2, 0, 3]]), start=0, count=6)
+    assert features[0, :, 0].tolist() == [0, 0, 2, 2, 2, 2]  # a token of 0 frames is skipped; past the end: the last
+    assert features[0, :, 2].tolist() == pytest.approx([0, 0.5, 0, 1 / 3, 2 / 3, 1])  # the phase within the token
+    assert features[0, :, 3].tolist() == pytest.approx([np.log(3)] * 2 + [np.log(4)] * 4)  # log(1 + frames)
+    one_step = aligned_tokens(memory, torch.tensor([[2, 0, 3]]), start=3, count=1)
+    assert torch.equal(one_step, features[:, 3:4])
+
+
+@pytest.fixture(scope="module")
+def setup():
+    tokenizer = train_text_tokenizer(["abc cab bca", "aabbcc"], vocab_size=260)
+    config = SignLLMConfig(
+        vocab_size=len(tokenizer),
+        d_model=32,
+        ffn_dim=64,
+        attention_heads=2,
+        encoder_layers=1,
+        decoder_layers=1,
+        languages=["ase"],
+        alignment="duration",
+        dropout=0.0,
+        max_frames=60,
+    )
+    rng = np.random.default_rng(0)
+    letters = {c: rng.normal(size=(1, 50, 3)).astype("float32") for c in "abc"}
+    frames = {"a": 3, "b": 5, "c": 2}
+    rows = [
+        {
+            "text": text,
+            "language": "ase",
+            "char_durations": [frames[c] for c in text],
+            "pose": np.concatenate([np.repeat(letters[c], frames[c], axis=0) for c in text]),
+        }
+        for text in ("abc", "cab", "bca", "ba")
+    ]
+    return tokenizer, config, rows
+
+
+def test_training_needs_durations(setup):
+    tokenizer, config, rows = setup
+    model = SignLLMForPoseGeneration(config)
+    batch = SignLLMDataCollator(tokenizer=tokenizer)(
+        [{k: v for k, v in r.items() if k != "char_durations"} for r in rows]
+    )
+    with pytest.raises(ValueError, match="give `token_durations`"):
+        model(**batch)
+
+
+def test_a_trained_aligned_model_plans_lengths_and_signs_each_letter(setup):
+    tokenizer, config, rows = setup
+    torch.manual_seed(0)
+    model = SignLLMForPoseGeneration(config)
+    batch = SignLLMDataCollator(tokenizer=tokenizer)(rows)
+    assert batch["token_durations"].sum(dim=1).tolist() == [10, 10, 10, 8]
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(300):
+        loss = model(**batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    cached = model.generate(batch["input_ids"], batch["attention_mask"], language="ase")
+    uncached = model.generate(batch["input_ids"], batch["attention_mask"], language="ase", use_cache=False)
+    assert cached.lengths.tolist() == [10, 10, 10, 8]  # planned from the predicted durations
+    torch.testing.assert_close(cached.poses, uncached.poses, atol=1e-5, rtol=0)
+    for row, generated in zip(rows, cached.poses):  # each frame shows its letter's pose
+        error = np.abs(generated[: len(row["pose"])].numpy() - row["pose"]).mean()
+        assert error < 0.1 * np.abs(row["pose"]).mean()
+
+
+def test_alignment_is_saved(setup, tmp_path):
+    _, config, _ = setup
+    SignLLMForPoseGeneration(config).save_pretrained(tmp_path)
+    assert SignLLMForPoseGeneration.from_pretrained(tmp_path).config.alignment == "duration"
+    with pytest.raises(ValueError, match="`alignment` must be one of"):
+        SignLLMConfig(alignment="monotonic")
