@@ -12,6 +12,9 @@ reader (the fingerspelling judge, `signllm train-letter-reader`) reads them back
     duration+position    duration alignment, and the decoder reads no previous frame (only the letter being signed,
                          its phase and the position): nothing to drift on at generation time
     duration+position+strings   the same on the letter-string stream
+    attention+hand       today's signer with a loss on the hands' shapes (joints relative to the wrist), which
+                         the per-channel frame loss barely sees
+    duration+hand        duration alignment with the hand-shape loss
 
 Columns: CER and WER of the test words and of the random strings (the reader's calibration on the references is
 printed above the table), DTW of the test words, and the motion ratios (generated / reference hand speed and
@@ -54,6 +57,8 @@ CONFIGURATIONS = {
         "--letter_strings",
         "true",
     ],
+    "attention+hand": ["--hand_loss_weight", "1.0"],
+    "duration+hand": ["--alignment", "duration", "--hand_loss_weight", "1.0"],
 }
 
 

@@ -304,6 +304,16 @@ def _add_convert_parsers(commands) -> None:
         parser.set_defaults(func=run_convert)
 
 
+def _add_judge_training_options(parser, max_steps: int, batch_size: int, learning_rate: float, d_model: int) -> None:
+    """The options every judge's training shares (each judge has its own defaults)."""
+    parser.add_argument("--max-steps", type=int, default=max_steps)
+    parser.add_argument("--seconds", type=float, help="stop after this much training time")
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--learning-rate", type=float, default=learning_rate)
+    parser.add_argument("--d-model", type=int, default=d_model)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signllm", description="SignLLM for Hugging Face: data, models, tools.")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
@@ -347,13 +357,8 @@ def make_parser() -> argparse.ArgumentParser:
     back.add_argument("dataset", help="corpus folder (signllm corpus / convert output)")
     back.add_argument("output_dir")
     back.add_argument("--languages", help="comma-separated languages (default: all)")
-    back.add_argument("--max-steps", type=int, default=3000)
-    back.add_argument("--seconds", type=float, help="stop after this much training time")
-    back.add_argument("--batch-size", type=int, default=16)
-    back.add_argument("--learning-rate", type=float, default=5e-4)
-    back.add_argument("--d-model", type=int, default=256)
+    _add_judge_training_options(back, max_steps=3000, batch_size=16, learning_rate=5e-4, d_model=256)
     back.add_argument("--layers", type=int, default=3)
-    back.add_argument("--quiet", action="store_true")
     back.set_defaults(func=run_train_back_translator)
 
     reader = commands.add_parser(
@@ -363,13 +368,8 @@ def make_parser() -> argparse.ArgumentParser:
     reader.add_argument("--languages", help="comma-separated sign languages (default: all of the lexicon)")
     reader.add_argument("--lexicon", help="lexicon folder with index.csv (default: the spoken-to-signed lexicon)")
     reader.add_argument("--corpus", help="a fingerspelling corpus to calibrate the reader on (its dev split)")
-    reader.add_argument("--max-steps", type=int, default=4000)
-    reader.add_argument("--seconds", type=float, help="stop after this much training time")
-    reader.add_argument("--batch-size", type=int, default=32)
-    reader.add_argument("--learning-rate", type=float, default=2e-3)
-    reader.add_argument("--d-model", type=int, default=192)
+    _add_judge_training_options(reader, max_steps=4000, batch_size=32, learning_rate=2e-3, d_model=192)
     reader.add_argument("--seed", type=int, default=0)
-    reader.add_argument("--quiet", action="store_true")
     reader.set_defaults(func=run_train_letter_reader)
 
     evaluate = commands.add_parser(

@@ -97,6 +97,13 @@ class SignLLMConfig(PreTrainedConfig):
             generation follows the predicted durations (the clip ends with the last token). Every letter is then
             signed where it belongs: the remedy for spelling that drifts or skips letters.
         duration_loss_weight: weight of the duration predictor's loss (squared error of log(1 + frames) per token).
+    Hand shape:
+        hand_loss_weight: weight of a loss on the hands' shapes, each hand's joints relative to its wrist, in units
+            of ``hand_scale`` (0: off). Normalised per channel, a finger joint's coordinates are dominated by the
+            arm's motion, so the frame loss barely sees the shape of the hand that carries a letter; this loss does.
+            It needs the 50-joint skeleton (``pose_dim`` 150).
+        hand_scale: the size of a hand-shape error that counts 1, in the data's units (0.1 shoulder widths in our
+            corpora).
     Generation:
         max_frames: default cap on generated frames (``generate(max_frames=...)`` overrides it).
         max_positions: the most frames one generation may produce: ``max_frames`` (the config's or the one passed
@@ -151,6 +158,9 @@ class SignLLMConfig(PreTrainedConfig):
     # alignment of text and frames
     alignment: str = "attention"
     duration_loss_weight: float = 1.0
+    # hand shape
+    hand_loss_weight: float = 0.0
+    hand_scale: float = 0.1
     # generation
     max_frames: int = 400
     max_positions: int = 8192
@@ -218,6 +228,12 @@ class SignLLMConfig(PreTrainedConfig):
             f"`decoder_input={self.decoder_input!r}` needs `use_counter=True`",
         )
         check(self.alignment in ALIGNMENTS, f"`alignment` must be one of {ALIGNMENTS}, got {self.alignment!r}")
+        check(self.hand_loss_weight >= 0, f"`hand_loss_weight` must be >= 0, got {self.hand_loss_weight}")
+        check(self.hand_scale > 0, f"`hand_scale` must be > 0, got {self.hand_scale}")
+        check(
+            self.hand_loss_weight == 0 or self.pose_dim == 150,
+            f"`hand_loss_weight` needs the 50-joint skeleton (pose_dim 150), got pose_dim {self.pose_dim}",
+        )
         check(self.duration_loss_weight >= 0, f"`duration_loss_weight` must be >= 0, got {self.duration_loss_weight}")
         check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
         check(0 < self.stop_peak <= 1, f"`stop_peak` must be in (0, 1], got {self.stop_peak}")

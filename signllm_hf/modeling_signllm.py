@@ -59,6 +59,8 @@ class SignLLMOutput(ModelOutput):
         encoder_last_hidden_state (`torch.FloatTensor` of shape `(B, L, D)`).
         duration_loss (`torch.FloatTensor` of shape `()`, with `alignment="duration"`): squared error of the
             predicted log(1 + frames) per token, weighted by `duration_loss_weight` (included in `loss`).
+        hand_loss (`torch.FloatTensor` of shape `()`, with `hand_loss_weight` > 0): squared error of the hands'
+            shapes (joints relative to their wrist) in units of `hand_scale`, weighted (included in `loss`).
     """
 
     loss: torch.FloatTensor | None = None
@@ -68,6 +70,7 @@ class SignLLMOutput(ModelOutput):
     frame_errors: torch.FloatTensor | None = None
     encoder_last_hidden_state: torch.FloatTensor | None = None
     duration_loss: torch.FloatTensor | None = None
+    hand_loss: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -800,17 +803,37 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         frame_errors = self.frame_errors(frames, targets, frame_mask)
         loss = frame_errors.sum() / frame_mask.sum().clamp_min(1)
         future_loss = self.future_loss(future, targets, frame_mask)
+        hand_loss = None
+        if self.config.hand_loss_weight > 0:
+            hand_loss = self.config.hand_loss_weight * self.hand_shape_loss(frames, targets, frame_mask)
+            loss = loss + hand_loss
         duration_loss = None
         if aligned_by_duration:
             duration_loss = self.config.duration_loss_weight * duration_error / token_count.clamp_min(1)
             loss = loss + duration_loss
-        return SignLLMOutput(loss + future_loss, future_loss, frames, future, frame_errors, memory, duration_loss)
+        return SignLLMOutput(
+            loss + future_loss, future_loss, frames, future, frame_errors, memory, duration_loss, hand_loss
+        )
 
     def normalized_targets(self, labels: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """Labels in the data's coordinates (+ counter) -> the model's normalised targets, zero on padded frames."""
         pose = self.normalize(labels[..., : self.config.pose_dim])
         targets = torch.cat([pose, labels[..., self.config.pose_dim :].float()], dim=-1)
         return torch.where(frame_mask[..., None].bool(), targets, 0.0)  # padding is zero, even if it held NaN
+
+    def hand_shape_loss(self, frames, targets, frame_mask) -> torch.Tensor:
+        """Mean squared error of both hands' joints relative to their wrist, in units of ``hand_scale`` (data
+        coordinates; the 50-joint skeleton: left hand 8-28 on wrist 7, right hand 29-49 on wrist 4)."""
+        pose_dim = self.config.pose_dim
+        predicted = self.denormalize(frames[..., :pose_dim]).unflatten(-1, (-1, 3))  # (B, T, 50, 3)
+        target = self.denormalize(targets[..., :pose_dim]).unflatten(-1, (-1, 3))
+        error = frames.new_zeros(frames.shape[:2])
+        for hand, wrist in ((slice(8, 29), 7), (slice(29, 50), 4)):
+            shape = predicted[:, :, hand] - predicted[:, :, wrist : wrist + 1]
+            wanted = target[:, :, hand] - target[:, :, wrist : wrist + 1]
+            error = error + ((shape - wanted) ** 2).sum(-1).mean(-1) / 2  # (B, T)
+        mask = frame_mask.to(error.dtype)
+        return (error * mask).sum() / mask.sum().clamp_min(1) / self.config.hand_scale**2
 
     def channel_weights(self, like: torch.Tensor) -> torch.Tensor:
         """Loss weight of every output channel: 1 per pose value, ``counter_loss_weight`` for the counter."""

@@ -22,9 +22,10 @@ from .evaluation import evaluate_model, format_table
 from .training import DataArguments, ModelArguments, SignLLMTrainingArguments, train
 from .training.letter_reader import train_letter_reader
 
-# The signer: Base's layout (2 + 2 layers, 4 heads) at a quarter of its width (recipes/configs/tiny_cpu.yaml), with
-# the options that made generated lengths follow the words on fingerspelling: a decoder that reads only positions,
-# the counter weighted in the loss, and letters as tokens (a byte-level vocabulary of 260).
+# The signer: Base's layout (2 + 2 layers, 4 heads) at a quarter of its width (recipes/configs/tiny_cpu.yaml), bytes
+# as tokens (a vocabulary of 260: letters), and what made its spelling most legible in the same training time
+# (benchmarks/results/legibility/legibility.md): letters aligned to frames by predicted durations, and a loss on the
+# hands' shapes relative to their wrists.
 SIGNER = {
     "preset": "base",
     "d_model": 128,
@@ -35,6 +36,8 @@ SIGNER = {
     "decoder_input": "frame",
     "future_prediction": 3,
     "counter_loss_weight": 10.0,
+    "alignment": "duration",
+    "hand_loss_weight": 1.0,
 }
 
 READER_SHARE, SIGNER_SHARE = 0.2, 0.6  # of the time budget

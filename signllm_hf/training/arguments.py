@@ -73,7 +73,10 @@ class SignLLMTrainingArguments(TrainingArguments):
     )
     train_seconds: float | None = field(
         default=None,
-        metadata={"help": "Stop training after this much time (seconds; evaluation included), whatever max_steps."},
+        metadata={
+            "help": "Stop training after this much time (seconds, evaluations during training included; the final "
+            "evaluation and saving come after), whatever max_steps."
+        },
     )
     eval_generate: bool = field(
         default=True, metadata={"help": "Evaluation also generates poses and reports DTW against the references."}
@@ -166,6 +169,9 @@ class ModelArguments:
         metadata={"help": f"What the decoder reads besides positions, one of {DECODER_INPUTS} (see SignLLMConfig)."},
     )
     counter_loss_weight: float = field(default=10.0, metadata={"help": "Weight of the counter in the loss."})
+    hand_loss_weight: float = field(
+        default=0.0, metadata={"help": "Weight of a loss on the hands' shapes relative to their wrists (0: off)."}
+    )
     alignment: str = field(
         default="attention",
         metadata={

@@ -88,3 +88,29 @@ def test_alignment_is_saved(setup, tmp_path):
     assert SignLLMForPoseGeneration.from_pretrained(tmp_path).config.alignment == "duration"
     with pytest.raises(ValueError, match="`alignment` must be one of"):
         SignLLMConfig(alignment="monotonic")
+
+
+def test_hand_shape_loss_sees_hand_shapes_not_where_the_hand_is():
+    config = SignLLMConfig(
+        vocab_size=20,
+        d_model=16,
+        ffn_dim=32,
+        attention_heads=2,
+        encoder_layers=1,
+        decoder_layers=1,
+        hand_loss_weight=1.0,
+        hand_scale=0.1,
+    )
+    model = SignLLMForPoseGeneration(config)
+    rng = np.random.default_rng(0)
+    labels = torch.from_numpy(rng.normal(size=(1, 4, 151)).astype("float32"))
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    targets = model.normalized_targets(labels, mask)
+    moved = labels.clone().view(1, 4, -1)[..., :150].reshape(1, 4, 50, 3)
+    moved[:, :, [4, *range(29, 50)]] += 0.5  # the right hand and its wrist moved together: same shape
+    same_shape = model.normalized_targets(torch.cat([moved.reshape(1, 4, 150), labels[..., 150:]], -1), mask)
+    assert float(model.hand_shape_loss(same_shape, targets, mask)) == pytest.approx(0.0, abs=1e-6)
+    bent = moved.clone()
+    bent[:, :, 49, 0] += 0.1  # one fingertip 0.1 away (one hand_scale): 1 / 21 joints / 2 hands
+    changed = model.normalized_targets(torch.cat([bent.reshape(1, 4, 150), labels[..., 150:]], -1), mask)
+    assert float(model.hand_shape_loss(changed, same_shape, mask)) == pytest.approx(1 / 21 / 2, rel=1e-3)

@@ -138,6 +138,8 @@ class LetterStrings:
         unknown = [code for code in self.languages if code not in lexicon.units]
         if unknown:
             raise ValueError(f"the lexicon has no letters for {unknown}; it covers {lexicon.languages}")
+        if not 0 <= word_fraction <= 1:
+            raise ValueError(f"`word_fraction` must be in [0, 1], got {word_fraction}")
         if not 1 <= units[0] <= units[1]:
             raise ValueError(f"`units` must be (min, max) with 1 <= min <= max, got {units}")
         self.fps, self.units, self.word_fraction, self.seed = fps, units, word_fraction, seed
