@@ -122,7 +122,9 @@ class DataArguments:
     skels_language: str | None = field(
         default=None, metadata={"help": "The sign language of a Prompt2Sign (.skels) folder's clips."}
     )
-    languages: list[str] | None = field(default=None, metadata={"help": "Train only these languages."})
+    languages: list[str] | None = field(
+        default=None, metadata={"help": "Train only these languages (ase,gsg or ase gsg)."}
+    )
     train_split: str = field(default="train", metadata={"help": "Split to train on."})
     eval_split: str | None = field(default="dev", metadata={"help": "Split to evaluate on ('none' to skip)."})
     max_train_clips: int | None = field(default=None, metadata={"help": "Use at most this many training clips."})
@@ -143,6 +145,11 @@ class DataArguments:
     lexicon: str | None = field(
         default=None, metadata={"help": "Fingerspelling lexicon folder (default: the spoken-to-signed lexicon)."}
     )
+
+    def __post_init__(self):
+        # `--languages ase,gsg` as in the other commands, and `--languages ase gsg` as argparse lists go.
+        if self.languages is not None:
+            self.languages = [code.strip() for item in self.languages for code in str(item).split(",") if code.strip()]
 
 
 @dataclass

@@ -30,6 +30,10 @@ def test_yaml_config_with_command_line_overrides(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("dataset: somewhere\nmax_steps: 77\nloss_mode: rl\nd_model: 64\nplc: true\n", encoding="utf-8")
     data, model, training, _ = parse_arguments(["--config", str(config), "--max_steps", "5", "--output_dir", "x"])
+    assert parse_arguments(["--dataset", "d", "--output_dir", "x", "--languages", "ase,GSL"])[0].languages == [
+        "ase",
+        "GSL",
+    ]
     assert data.dataset == "somewhere" and model.d_model == 64
     assert training.max_steps == 5 and training.loss_mode == "rl" and training.plc  # the flag wins over the file
     assert parse_arguments([f"--config={config}", "--output_dir", "x"])[2].max_steps == 77
