@@ -21,7 +21,12 @@ from transformers import AutoConfig, AutoModel
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_signllm import SignLLMConfig
-from .evaluation.judges import SignLLMBackTranslator, SignLLMBackTranslatorConfig
+from .evaluation.judges import (
+    SignLLMBackTranslator,
+    SignLLMBackTranslatorConfig,
+    SignLLMLetterReader,
+    SignLLMLetterReaderConfig,
+)
 from .modeling_signllm import SignLLMForPoseGeneration, SignLLMGenerationOutput, SignLLMOutput, SignLLMPreTrainedModel
 from .pipeline_signllm import TextToPosePipeline
 
@@ -34,6 +39,8 @@ AutoConfig.register("signllm", SignLLMConfig, exist_ok=True)
 AutoModel.register(SignLLMConfig, SignLLMForPoseGeneration, exist_ok=True)
 AutoConfig.register("signllm_back_translator", SignLLMBackTranslatorConfig, exist_ok=True)
 AutoModel.register(SignLLMBackTranslatorConfig, SignLLMBackTranslator, exist_ok=True)
+AutoConfig.register("signllm_letter_reader", SignLLMLetterReaderConfig, exist_ok=True)
+AutoModel.register(SignLLMLetterReaderConfig, SignLLMLetterReader, exist_ok=True)
 # save_pretrained also writes the two files next to the weights, so the Hub route (trust_remote_code) works.
 SignLLMConfig.register_for_auto_class()
 SignLLMForPoseGeneration.register_for_auto_class("AutoModel")
@@ -59,6 +66,8 @@ __all__ = [
     "SignLLMConfig",
     "SignLLMForPoseGeneration",
     "SignLLMGenerationOutput",
+    "SignLLMLetterReader",
+    "SignLLMLetterReaderConfig",
     "SignLLMOutput",
     "SignLLMPreTrainedModel",
     "SignLLMTrainer",

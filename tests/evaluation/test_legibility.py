@@ -98,3 +98,6 @@ def test_a_saved_reader_reads_as_before(tmp_path):
     )  # the blank and each language's units
     poses = [np.random.default_rng(1).normal(size=(40, 50, 3)).astype("float32")] * 2
     assert loaded.read(poses, ["ase", "gss"]) == reader.read(poses, ["ase", "gss"])
+    from transformers import AutoModel  # noqa: PLC0415
+
+    assert type(AutoModel.from_pretrained(tmp_path)) is SignLLMLetterReader  # registered by `import signllm_hf`
