@@ -154,8 +154,8 @@ def main() -> None:
         f"python {platform.python_version()})\n\n`{' '.join(['python', *sys.argv])}`\n\n"
         f"Reader calibration on the test references (CER): references {calibration['references']:.3f}, still pose "
         f"{calibration['still_pose']:.3f}, another word's clip {calibration['another_word']:.3f}. Training time per "
-        f"row: {args.minutes:g} min ({args.parallel} at a time, {args.threads} thread(s) each); total "
-        f"{(time.time() - started) / 60:.1f} min.\n\n"
+        f"row: {args.minutes:g} min ({args.parallel} at a time, {args.threads} thread(s) each); this invocation took "
+        f"{(time.time() - started) / 60:.1f} min (models trained by an earlier one are reused, only scored).\n\n"
     )
     text = header + table(results) + "\n"
     print(text)

@@ -80,6 +80,9 @@ BODY = slice(0, 8)
 LEFT_HAND = slice(8, 29)
 RIGHT_HAND = slice(29, 50)
 LEFT_HAND_ROOT, RIGHT_HAND_ROOT = 7, 4  # the body wrists the hands hang from
+NECK = 1
+# Each side's hand joints and the body wrist they hang from (a signing hand is read relative to its wrist).
+HANDS_BY_SIDE = {"right": (RIGHT_HAND, RIGHT_HAND_ROOT), "left": (LEFT_HAND, LEFT_HAND_ROOT)}
 
 
 def _hand_bones(offset: int, body_wrist: int) -> list[tuple[int, int, int]]:

@@ -27,9 +27,7 @@ import jiwer
 import numpy as np
 
 from ..data.languages import canonical_language
-from ..data.skeleton import LEFT_HAND, LEFT_HAND_ROOT, RIGHT_HAND, RIGHT_HAND_ROOT
-
-HANDS = {"right": (RIGHT_HAND, RIGHT_HAND_ROOT), "left": (LEFT_HAND, LEFT_HAND_ROOT)}
+from ..data.skeleton import HANDS_BY_SIDE
 
 
 def units_of(row: dict) -> tuple[str, ...]:
@@ -107,7 +105,7 @@ def calibrate(reader, rows) -> dict:
 
 def _hand_motion(pose: np.ndarray, side: str) -> tuple[float, float]:
     """Mean speed of the signing hand (its wrist and fingers, per frame) and the variance of its shape over time."""
-    hand, wrist = HANDS[side]
+    hand, wrist = HANDS_BY_SIDE[side]
     joints = pose[:, list(range(hand.start, hand.stop)) + [wrist]]  # (T, 22, 3)
     speed = float(np.linalg.norm(np.diff(joints, axis=0), axis=-1).mean()) if len(pose) > 1 else 0.0
     shape = pose[:, hand] - pose[:, wrist : wrist + 1]  # (T, 21, 3)

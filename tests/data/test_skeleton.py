@@ -71,3 +71,10 @@ def test_check_pose_rejects_nan_and_bad_shapes():
 def test_joint_index_error_suggests_names():
     with pytest.raises(KeyError, match="unknown joint"):
         sk.joint_index("left_thumb")
+
+
+def test_named_joints_and_hands_by_side():
+    assert sk.JOINT_NAMES[sk.NECK] == "neck"
+    for side, (hand, wrist) in sk.HANDS_BY_SIDE.items():
+        assert sk.JOINT_NAMES[wrist] == f"{side}_wrist" and sk.JOINT_NAMES[hand.start] == f"{side}_hand_wrist"
+        assert hand.stop - hand.start == 21

@@ -320,19 +320,23 @@ def _typical_pose(clips: list[PoseClip]) -> tuple[np.ndarray, np.ndarray]:
     return typical, seen
 
 
-def spell_word(
-    units: list[LexiconUnit], letters: _LetterClips, typical: np.ndarray, transition_frames: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The pose and confidence of a spelled word: letters joined by eased transitions, gaps filled."""
-    clips = [letters.get(unit) for unit in units]
-    pose = join_with_transitions([c.pose for c in clips], transition_frames)
+def join_letters(clips: list[PoseClip], typical: np.ndarray, transition_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pose and confidence of letter clips joined by eased transitions, unobserved joints filled."""
+    pose = join_with_transitions([clip.pose for clip in clips], transition_frames)
     # Transition frames count as observed only where both ends were, so filling repairs the rest.
-    bridges = [np.minimum(a.confidence[-1], b.confidence[0]) for a, b in zip(clips[:-1], clips[1:])]
     pieces = [clips[0].confidence]
-    for bridge, clip in zip(bridges, clips[1:]):
+    for previous, clip in zip(clips[:-1], clips[1:]):
+        bridge = np.minimum(previous.confidence[-1], clip.confidence[0])
         pieces += [np.repeat(bridge[None], transition_frames, axis=0), clip.confidence]
     confidence = np.concatenate(pieces).astype(np.float32)
     return complete_skeleton(pose, confidence, typical).astype(np.float32), confidence
+
+
+def spell_word(
+    units: list[LexiconUnit], letters: _LetterClips, typical: np.ndarray, transition_frames: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pose and confidence of a spelled word: its letters' clips joined (:func:`join_letters`)."""
+    return join_letters([letters.get(unit) for unit in units], typical, transition_frames)
 
 
 def build_fingerspelling_corpus(

@@ -26,20 +26,18 @@ import numpy as np
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ..languages import canonical_language
-from ..motion import join_with_transitions, resample
-from ..skeleton import JOINT_NAMES, RIGHT_HAND_ROOT, PoseClip
+from ..motion import resample
+from ..skeleton import NECK, RIGHT_HAND_ROOT, PoseClip
 from .fingerspelling import (
     FingerspellingLexicon,
     LexiconUnit,
     _dominant_wrist,
     _LetterClips,
-    complete_skeleton,
+    join_letters,
     spelling_key,
     word_list,
 )
 from .fingerspelling import word_split as fingerspelling_split
-
-NECK = JOINT_NAMES.index("neck")
 
 
 def written_form(units: list[str], spoken_language: str | None) -> str:
@@ -70,18 +68,6 @@ def char_durations(text: str, units: list[str], frames: list[int], spoken_langua
     for width, count in zip(widths, frames):
         durations += [count // width + (i < count % width) for i in range(width)]
     return durations
-
-
-def join_letters(clips: list[PoseClip], typical: np.ndarray, transition_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pose and confidence of letter clips joined by eased transitions, unobserved joints filled."""
-    pose = join_with_transitions([clip.pose for clip in clips], transition_frames)
-    # Transition frames count as observed only where both ends were, so filling repairs the rest.
-    pieces = [clips[0].confidence]
-    for previous, clip in zip(clips[:-1], clips[1:]):
-        bridge = np.minimum(previous.confidence[-1], clip.confidence[0])
-        pieces += [np.repeat(bridge[None], transition_frames, axis=0), clip.confidence]
-    confidence = np.concatenate(pieces).astype(np.float32)
-    return complete_skeleton(pose, confidence, typical).astype(np.float32), confidence
 
 
 @dataclass

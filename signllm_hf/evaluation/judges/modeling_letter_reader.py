@@ -33,13 +33,11 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ...data.languages import canonical_language
-from ...data.skeleton import JOINT_NAMES, LEFT_HAND, LEFT_HAND_ROOT, RIGHT_HAND, RIGHT_HAND_ROOT
+from ...data.skeleton import HANDS_BY_SIDE, JOINT_NAMES, NECK
 from .configuration_letter_reader import SIDES, SignLLMLetterReaderConfig
 
-NECK = JOINT_NAMES.index("neck")
 # Per side: the hand's 21 joints (relative to the body wrist) and the shoulder, elbow and wrist (relative to the neck).
 ARMS = {side: [JOINT_NAMES.index(f"{side}_{joint}") for joint in ("shoulder", "elbow", "wrist")] for side in SIDES}
-HANDS = {"right": (RIGHT_HAND, RIGHT_HAND_ROOT), "left": (LEFT_HAND, LEFT_HAND_ROOT)}
 FEATURES = 21 * 3 + 3 * 3
 MASKED = -1e4
 
@@ -48,7 +46,7 @@ def letter_features(poses: torch.Tensor, sides: list[str]) -> torch.Tensor:
     """What carries the letters, per frame: ``(B, T, 50, 3)`` poses and each row's side -> ``(B, T, 72)``."""
     rows = []
     for pose, side in zip(poses, sides):
-        hand, wrist = HANDS[side]
+        hand, wrist = HANDS_BY_SIDE[side]
         fingers = pose[:, hand] - pose[:, wrist : wrist + 1]  # (T, 21, 3): the hand shape
         arm = pose[:, ARMS[side]] - pose[:, NECK : NECK + 1]  # (T, 3, 3): where the hand is
         rows.append(torch.cat([fingers.flatten(1), arm.flatten(1)], dim=1))
