@@ -15,6 +15,11 @@ reader (the fingerspelling judge, `signllm train-letter-reader`) reads them back
     attention+hand       today's signer with a loss on the hands' shapes (joints relative to the wrist), which
                          the per-channel frame loss barely sees
     duration+hand        duration alignment with the hand-shape loss
+    parallel+hand        duration alignment, every frame written in one pass (`--decoding parallel`: no previous
+                         frame read, each frame attends to the whole clip), with the hand-shape loss
+    parallel+hand+strings    the same on the letter-string stream
+    parallel+hand5       parallel decoding with the hand-shape loss weighted 5
+    parallel+hand5+strings   the same on the letter-string stream
 
 Columns: CER and WER of the test words and of the random strings (the reader's calibration on the references is
 printed above the table), DTW of the test words, and the motion ratios (generated / reference hand speed and
@@ -43,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PARALLEL = ["--alignment", "duration", "--decoder_input", "position", "--decoding", "parallel"]
 CONFIGURATIONS = {
     "attention": [],
     "attention+strings": ["--letter_strings", "true"],
@@ -59,6 +65,10 @@ CONFIGURATIONS = {
     ],
     "attention+hand": ["--hand_loss_weight", "1.0"],
     "duration+hand": ["--alignment", "duration", "--hand_loss_weight", "1.0"],
+    "parallel+hand": [*PARALLEL, "--hand_loss_weight", "1.0"],
+    "parallel+hand+strings": [*PARALLEL, "--hand_loss_weight", "1.0", "--letter_strings", "true"],
+    "parallel+hand5": [*PARALLEL, "--hand_loss_weight", "5.0"],
+    "parallel+hand5+strings": [*PARALLEL, "--hand_loss_weight", "5.0", "--letter_strings", "true"],
 }
 
 
@@ -70,8 +80,8 @@ def train(name: str, args) -> None:
         "config": ROOT / "recipes/configs/tiny_cpu.yaml",
         "dataset": args.corpus,
         "output_dir": out,
-        "max_steps": 1_000_000,
-        "train_seconds": args.minutes * 60,
+        "max_steps": args.steps or 1_000_000,
+        "train_seconds": args.minutes * 60 if not args.steps else 1e9,
         "eval_strategy": "no",
         "save_strategy": "no",
         "eval_split": "none",
@@ -130,6 +140,9 @@ def main() -> None:
     )
     parser.add_argument("--reader", required=True, help="a letter reader folder (signllm train-letter-reader)")
     parser.add_argument("--minutes", type=float, default=6.0, help="training time of each configuration")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="train each configuration this many steps instead (a busy machine)"
+    )
     parser.add_argument("--random-strings", type=int, default=30, help="random letter strings per language")
     parser.add_argument("--only", help="comma-separated configurations to run")
     parser.add_argument("--parallel", type=int, default=1, help="configurations trained at once")
@@ -149,12 +162,13 @@ def main() -> None:
         list(pool.map(lambda name: train(name, args), names))
     results = [evaluate(name, args) for name in names]
     calibration = results[0]["scores"]["legibility"]["calibration"]
+    budget = f"{args.steps} steps" if args.steps else f"{args.minutes:g} min"
     header = (
         f"# Legibility ({time.strftime('%Y-%m-%d')}, {platform.node() or 'this machine'}, {os.cpu_count()} cores, "
         f"python {platform.python_version()})\n\n`{' '.join(['python', *sys.argv])}`\n\n"
         f"Reader calibration on the test references (CER): references {calibration['references']:.3f}, still pose "
         f"{calibration['still_pose']:.3f}, another word's clip {calibration['another_word']:.3f}. Training time per "
-        f"row: {args.minutes:g} min ({args.parallel} at a time, {args.threads} thread(s) each); this invocation took "
+        f"row: {budget} ({args.parallel} at a time, {args.threads} thread(s) each); this invocation took "
         f"{(time.time() - started) / 60:.1f} min (models trained by an earlier one are reused, only scored).\n\n"
     )
     text = header + table(results) + "\n"

@@ -56,6 +56,7 @@ MODES = ("mlsf", "prompt2langgloss")
 STOP_RULES = ("counter", "length", "threshold")
 DECODER_INPUTS = ("frame", "pose", "counter", "position")
 ALIGNMENTS = ("attention", "duration")
+DECODINGS = ("autoregressive", "parallel")
 
 
 class SignLLMConfig(PreTrainedConfig):
@@ -97,6 +98,12 @@ class SignLLMConfig(PreTrainedConfig):
             generation follows the predicted durations (the clip ends with the last token). Every letter is then
             signed where it belongs: the remedy for spelling that drifts or skips letters.
         duration_loss_weight: weight of the duration predictor's loss (squared error of log(1 + frames) per token).
+        decoding: ``"autoregressive"`` (Progressive Transformers): frame after frame, each step attending to the
+            steps before it. ``"parallel"`` (needs ``alignment="duration"`` and ``decoder_input="position"``): the
+            durations lay out every frame of the clip first, then one pass of the decoder writes all of them, each
+            frame attending to all others (the letters before and after it: where the hand comes from and goes
+            to). Nothing is fed back, so nothing drifts: what the model does in training is what it does when it
+            signs, and a clip costs one decoder pass instead of one per frame.
     Hand shape:
         hand_loss_weight: weight of a loss on the hands' shapes, each hand's joints relative to its wrist, in units
             of ``hand_scale`` (0: off). Normalised per channel, a finger joint's coordinates are dominated by the
@@ -158,6 +165,7 @@ class SignLLMConfig(PreTrainedConfig):
     # alignment of text and frames
     alignment: str = "attention"
     duration_loss_weight: float = 1.0
+    decoding: str = "autoregressive"
     # hand shape
     hand_loss_weight: float = 0.0
     hand_scale: float = 0.1
@@ -179,6 +187,7 @@ class SignLLMConfig(PreTrainedConfig):
     architecture_fields = (
         *("d_model", "encoder_layers", "decoder_layers", "attention_heads", "ffn_dim", "activation", "vocab_size"),
         *("pose_dim", "use_counter", "future_prediction", "decoder_input", "text_encoder", "alignment"),
+        "decoding",
     )
 
     def __post_init__(self, **kwargs):
@@ -228,6 +237,13 @@ class SignLLMConfig(PreTrainedConfig):
             f"`decoder_input={self.decoder_input!r}` needs `use_counter=True`",
         )
         check(self.alignment in ALIGNMENTS, f"`alignment` must be one of {ALIGNMENTS}, got {self.alignment!r}")
+        check(self.decoding in DECODINGS, f"`decoding` must be one of {DECODINGS}, got {self.decoding!r}")
+        check(
+            self.decoding == "autoregressive" or (self.alignment == "duration" and self.decoder_input == "position"),
+            "`decoding='parallel'` writes all frames at once, so each frame must know its letter from the durations "
+            "and read no earlier frame: set `alignment='duration'` and `decoder_input='position'` (got "
+            f"alignment={self.alignment!r}, decoder_input={self.decoder_input!r})",
+        )
         check(self.hand_loss_weight >= 0, f"`hand_loss_weight` must be >= 0, got {self.hand_loss_weight}")
         check(self.hand_scale > 0, f"`hand_scale` must be > 0, got {self.hand_scale}")
         check(

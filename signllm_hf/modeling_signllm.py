@@ -249,11 +249,13 @@ class SignLLMEncoderLayer(GradientCheckpointingLayer):
 
 
 class SignLLMDecoderLayer(GradientCheckpointingLayer):
-    """Pre-norm causal self-attention + cross-attention to the text + feed-forward."""
+    """Pre-norm self-attention (causal, or over the whole clip with ``decoding="parallel"``) + cross-attention to
+    the text + feed-forward."""
 
     def __init__(self, config: SignLLMConfig, layer_idx: int):
         super().__init__()
         self.layer_idx = layer_idx
+        self.parallel = config.decoding == "parallel"
         self.self_attn = SignLLMAttention(config)
         self.cross_attn = SignLLMAttention(config, is_cross_attention=True)
         self.ffn = SignLLMFeedForward(config)
@@ -262,9 +264,13 @@ class SignLLMDecoderLayer(GradientCheckpointingLayer):
         self.norm3 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, hidden, memory, memory_mask, cache=None):
-        causal = cache is None and hidden.shape[1] > 1  # with a cache, one new frame attends to the whole prefix
-        attended = self.self_attn(self.norm1(hidden), is_causal=causal, cache=cache, layer_idx=self.layer_idx)
+    def forward(self, hidden, memory, memory_mask, cache=None, frame_mask=None):
+        # With a cache, one new frame attends to the whole prefix. In parallel decoding every frame attends to every
+        # real frame of its clip (``frame_mask``, (B, 1, 1, T)), padding excluded.
+        causal = not self.parallel and cache is None and hidden.shape[1] > 1
+        attended = self.self_attn(
+            self.norm1(hidden), mask=frame_mask, is_causal=causal, cache=cache, layer_idx=self.layer_idx
+        )
         hidden = hidden + self.dropout(attended)
         attended = self.cross_attn(self.norm2(hidden), memory, memory_mask, cache=cache, layer_idx=self.layer_idx)
         hidden = hidden + self.dropout(attended)
@@ -334,7 +340,9 @@ class SignLLMPoseDecoder(nn.Module):
         """Predicted log(1 + frames) of every token ``(B, L)``, 0 on padding."""
         return self.duration_head(memory).squeeze(-1) * text_mask.to(memory.dtype)
 
-    def forward(self, inputs, memory, memory_mask, start_position: int = 0, cache=None, aligned=None) -> torch.Tensor:
+    def forward(
+        self, inputs, memory, memory_mask, start_position: int = 0, cache=None, aligned=None, frame_mask=None
+    ) -> torch.Tensor:
         positions = torch.arange(start_position, start_position + inputs.shape[1], device=inputs.device)
         if self.config.decoder_input_size:
             embedded = self.embed_frames(inputs.to(self.embed_frames.weight.dtype))
@@ -343,8 +351,9 @@ class SignLLMPoseDecoder(nn.Module):
         if aligned is not None:  # (B, T, D + 2): the token being signed and the phase within it
             embedded = embedded + self.embed_alignment(aligned.to(embedded.dtype))
         hidden = self.dropout(embedded + sinusoidal_positions(positions, self.config.d_model).to(embedded.dtype))
+        self_mask = None if frame_mask is None or self.config.decoding != "parallel" else frame_mask[:, None, None]
         for layer in self.layers:
-            hidden = layer(hidden, memory, memory_mask, cache=cache)
+            hidden = layer(hidden, memory, memory_mask, cache=cache, frame_mask=self_mask)
         return self.norm(hidden)  # (B, T, D)
 
     def heads(self, hidden: torch.Tensor, future: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -793,7 +802,9 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
                 squared = (predicted - torch.log1p(durations.float())) ** 2 * text_mask
                 duration_error, token_count = duration_error + squared.sum(), token_count + text_mask.sum()
             inputs = self.decoder_inputs(targets[rows])
-            hidden = group.decoder(inputs, encoded, text_mask[:, None, None, :].bool(), aligned=aligned)
+            hidden = group.decoder(
+                inputs, encoded, text_mask[:, None, None, :].bool(), aligned=aligned, frame_mask=frame_mask[rows]
+            )
             group_frames, group_future = group.decoder.heads(hidden)
             frames = frames.index_copy(0, rows, group_frames.to(frames.dtype))
             memory = memory.index_copy(0, rows, encoded.to(memory.dtype))
@@ -893,7 +904,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         checking). A sequence stops at the first frame whose counter meets the config's stop rule (with
         ``alignment="duration"``: at the end of its last token, its length planned from the predicted durations), or at
         ``max_frames`` (default: the config's; at most its ``max_positions``); the loop ends when every sequence has
-        stopped. Training mode is restored afterwards.
+        stopped. With ``decoding="parallel"`` there is no loop: the planned frames come out of one decoder pass.
+        Training mode is restored afterwards.
         """
         max_frames = self.config.resolve_max_frames(max_frames)  # a whole number, at most config.max_positions
         input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
@@ -941,6 +953,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             ends = frames.cumsum(dim=1).round().long()
             durations = torch.diff(ends, dim=1, prepend=torch.zeros_like(ends[:, :1]))  # (B, L)
             planned = durations.sum(dim=1).clamp(1, max_frames)  # (B,)
+        if self.config.decoding == "parallel":  # every frame at once: nothing is fed back
+            return self._generate_parallel(group, memory, memory_mask, durations, planned)
         cache = self._new_cache(max_frames) if use_cache else None
         frame = memory.new_zeros(batch, 1, self.config.output_size)  # the start frame: zero pose, counter 0
         inputs = []  # decoder inputs so far (only needed without a cache)
@@ -981,6 +995,18 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         frames = torch.cat(outputs, dim=1)  # (B, T, C)
         counters = frames[..., -1] if self.config.use_counter else frames.new_zeros(frames.shape[:2])
         return frames[..., : self.config.pose_dim], counters, lengths
+
+    def _generate_parallel(self, group, memory, memory_mask, durations, planned):
+        """``decoding="parallel"``: the planned frames of every text in one decoder pass (each row as long as its
+        planned clip; padding frames are masked and cut by ``lengths``)."""
+        length = int(planned.max())
+        frame_mask = torch.arange(length, device=memory.device)[None] < planned[:, None]  # (B, T)
+        inputs = memory.new_zeros(memory.shape[0], length, 0)
+        aligned = aligned_tokens(memory, durations, 0, length)
+        hidden = group.decoder(inputs, memory, memory_mask, aligned=aligned, frame_mask=frame_mask)
+        frames, _ = group.decoder.heads(hidden, future=False)  # (B, T, C)
+        counters = frames[..., -1] if self.config.use_counter else frames.new_zeros(frames.shape[:2])
+        return frames[..., : self.config.pose_dim], counters, planned
 
 
 __all__ = ["SignLLMForPoseGeneration", "SignLLMPreTrainedModel", "SignLLMOutput", "SignLLMGenerationOutput"]

@@ -186,6 +186,13 @@ class ModelArguments:
             "token predicted; needs per-character durations: fingerspelling corpora, --letter_strings)."
         },
     )
+    decoding: str = field(
+        default="autoregressive",
+        metadata={
+            "help": "'autoregressive' (frame by frame, Progressive Transformers) or 'parallel' (all frames in one "
+            "pass from the durations; needs --alignment duration --decoder_input position)."
+        },
+    )
 
 
 @dataclass

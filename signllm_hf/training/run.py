@@ -100,6 +100,7 @@ def build_model(model_args: ModelArguments, tokenizer, languages: list[str], sta
         "decoder_input": model_args.decoder_input,
         "counter_loss_weight": model_args.counter_loss_weight,
         "alignment": model_args.alignment,
+        "decoding": model_args.decoding,
         "hand_loss_weight": model_args.hand_loss_weight,
     } | sizes
     if model_args.text_encoder:

@@ -114,3 +114,57 @@ def test_hand_shape_loss_sees_hand_shapes_not_where_the_hand_is():
     bent[:, :, 49, 0] += 0.1  # one fingertip 0.1 away (one hand_scale): 1 / 21 joints / 2 hands
     changed = model.normalized_targets(torch.cat([bent.reshape(1, 4, 150), labels[..., 150:]], -1), mask)
     assert float(model.hand_shape_loss(changed, same_shape, mask)) == pytest.approx(1 / 21 / 2, rel=1e-3)
+
+
+def parallel_config(config: SignLLMConfig) -> SignLLMConfig:
+    return SignLLMConfig(**(config.to_dict() | {"decoding": "parallel", "decoder_input": "position"}))
+
+
+def test_parallel_decoding_needs_durations_and_no_frame_input():
+    with pytest.raises(ValueError, match="set `alignment='duration'` and `decoder_input='position'`"):
+        SignLLMConfig(decoding="parallel", alignment="duration")  # still reads frames
+    with pytest.raises(ValueError, match="`decoding` must be one of"):
+        SignLLMConfig(decoding="beam")
+
+
+def test_a_trained_parallel_model_signs_each_letter_in_one_pass(setup):
+    tokenizer, config, rows = setup
+    torch.manual_seed(0)
+    model = SignLLMForPoseGeneration(parallel_config(config))
+    batch = SignLLMDataCollator(tokenizer=tokenizer)(rows)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        loss = model(**batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    generated = model.generate(batch["input_ids"], batch["attention_mask"], language="ase")
+    assert generated.lengths.tolist() == [10, 10, 10, 8]
+    for row, poses in zip(rows, generated.poses):
+        error = np.abs(poses[: len(row["pose"])].numpy() - row["pose"]).mean()
+        assert error < 0.1 * np.abs(row["pose"]).mean()
+    # The shorter row was padded to the batch's length: alone, it comes out the same.
+    alone = model.generate(batch["input_ids"][3:], batch["attention_mask"][3:], language="ase")
+    torch.testing.assert_close(alone.poses[0, :8], generated.poses[3, :8], atol=1e-5, rtol=0)
+
+
+def test_parallel_frames_see_the_whole_clip_but_not_its_padding(setup):
+    tokenizer, config, rows = setup
+    torch.manual_seed(0)
+    model = SignLLMForPoseGeneration(parallel_config(config)).eval()
+    batch = SignLLMDataCollator(tokenizer=tokenizer)(rows[:1])
+    first = model(**batch).frames
+    padded = dict(batch)
+    padded["labels"] = torch.cat([batch["labels"], torch.zeros(1, 5, batch["labels"].shape[-1])], dim=1)
+    padded["frame_mask"] = torch.cat([batch["frame_mask"], torch.zeros(1, 5, dtype=torch.bool)], dim=1)
+    torch.testing.assert_close(model(**padded).frames[:, :10], first, atol=1e-5, rtol=0)
+    # Frame 0 attends to the last frame: what the decoder is told about the end of the clip changes its start.
+    decoder = model.groups["ase"].decoder
+    memory = torch.randn(1, 3, config.d_model)
+    aligned = aligned_tokens(memory, torch.tensor([[3, 5, 2]]), 0, 10)
+    inputs, text_mask = memory.new_zeros(1, 10, 0), torch.ones(1, 1, 1, 3, dtype=torch.bool)
+    start = decoder(inputs, memory, text_mask, aligned=aligned, frame_mask=torch.ones(1, 10, dtype=torch.bool))
+    aligned[:, -1] += 10.0
+    changed = decoder(inputs, memory, text_mask, aligned=aligned, frame_mask=torch.ones(1, 10, dtype=torch.bool))
+    assert (changed[:, 0] - start[:, 0]).abs().max() > 1e-4  # causal attention: exactly 0
