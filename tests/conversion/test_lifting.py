@@ -4,8 +4,10 @@ import torch
 
 from signllm_hf.conversion.lifting import (
     LiftingBatch,
+    clip_objectives,
     forward_kinematics,
     initial_estimate,
+    joints_last,
     lift_clips,
     prepare_keypoints,
     solve_adam,
@@ -93,6 +95,32 @@ def test_known_skeleton_comes_back():
     truth_ratio = bone_lengths(truth[0])[0, 2] / bone_lengths(truth[0])[0, 1]  # upper arm / half shoulder width
     lifted_ratio = bone_lengths(result.poses[0])[0, 2] / bone_lengths(result.poses[0])[0, 1]
     assert lifted_ratio == pytest.approx(truth_ratio, rel=0.15)
+
+
+def test_objective_is_the_reference_tools_recomputed_by_hand():
+    """Reprojection + 0.001 x the 25 bone lengths + 0.1 x smoothness, per clip (README, conversion/README.md)."""
+    truth = known_motion(2)
+    clips = [prepare_keypoints(projected(truth[0])), prepare_keypoints(projected(truth[1])[:9])]  # padding too
+    batch = LiftingBatch.from_clips(clips)
+    log_lengths, roots, directions = batch.parameters()
+    with torch.no_grad():
+        log_lengths += 0.3  # away from the start, so that every term counts
+        directions += 0.05 * torch.randn(directions.shape, generator=torch.Generator().manual_seed(0))
+        terms = {k: v.numpy() for k, v in clip_objectives(batch, log_lengths, roots, directions).items()}
+        positions = joints_last(forward_kinematics(log_lengths, roots, directions)).astype(np.float64)
+    first_bone_of_each_length = [list(BONE_LENGTH_IDS).index(i) for i in np.unique(BONE_LENGTH_IDS)]
+    for index, clip in enumerate(clips):
+        frames = len(clip.targets)
+        pose = positions[index, :frames]
+        reprojection = (clip.weights[..., None] * (pose[..., :2] - clip.targets) ** 2).sum() / (frames * 50)
+        lengths = bone_lengths(pose[0])[first_bone_of_each_length].sum()  # 25 lengths: left and right share them
+        smoothness = (np.diff(pose, axis=0) ** 2).sum() / ((frames - 1) * 50)
+        assert terms["length_prior"][index] == pytest.approx(lengths, rel=1e-4)
+        assert terms["reprojection"][index] == pytest.approx(reprojection, rel=1e-4)
+        assert terms["smoothness"][index] == pytest.approx(smoothness, rel=1e-4)
+        expected = reprojection + 0.001 * lengths + 0.1 * smoothness
+        assert terms["objective"][index] == pytest.approx(expected, rel=1e-4)
+        assert 0.001 * lengths > 0.01 * expected  # the prior is not negligible in this objective
 
 
 def test_adam_beats_the_reference_objective_on_every_clip():

@@ -140,6 +140,37 @@ def test_generate_and_evaluate_from_the_command_line(checkpoint, corpus, tmp_pat
     assert "| langgloss exact_prompt |" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("prompts", [False, True])
+def test_evaluate_signs_what_stage_one_wrote_from_held_out_prompts(checkpoint, corpus, monkeypatch, prompts):
+    """With ``prompts=True`` the pose model signs the LangGloss stage 1 writes from each clip's text wrapped in a
+    held-out template (seed 1, keyed by the clip id); without, from the plain text."""
+    import signllm_hf.evaluation.evaluate as evaluate_module
+    from signllm_hf.data.prompts import make_prompt
+    from signllm_hf.evaluation import evaluate_model
+
+    def stage(inputs, languages):  # a LangGloss that names its input, in the clip's language
+        return [f"<{'ASL' if code == 'ase' else 'GSL'}_{len(text)}>" for text, code in zip(inputs, languages)]
+
+    signed = []
+    real_generate = evaluate_module.generate_split
+
+    def spy(model, tokenizer, rows, *args, texts=None, **kwargs):
+        signed.append((list(rows), list(texts)))
+        return real_generate(model, tokenizer, rows, *args, texts=texts, **kwargs)
+
+    monkeypatch.setattr(evaluate_module.PromptToLangGloss, "from_pretrained", staticmethod(lambda _: stage))
+    monkeypatch.setattr(evaluate_module, "generate_split", spy)
+    result = evaluate_model(str(checkpoint), str(corpus), split="test", max_clips=4, max_frames=10, prompts=prompts)
+    ((rows, texts),) = signed
+    read = [row["text"] for row in rows]
+    if prompts:
+        read = [make_prompt(r["text"], r["language"], seed=1, key=r["id"], split="heldout") for r in rows]
+        assert all(len(prompt) > len(row["text"]) for prompt, row in zip(read, rows))
+    assert len(rows) == result["clips"] == 4 and texts == stage(read, [row["language"] for row in rows])
+    assert result["input"] == ("prompts (held-out templates)" if prompts else "text")
+    assert result["langgloss"]["empty"] == 0 and result["langgloss"]["overall"]["clips"] == 4
+
+
 def test_stage_one_is_required(checkpoint, tmp_path):
     import shutil
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from signllm_hf.metrics import dtw, dtw_mje, dtw_scores, load_metric, pt_dtw, text_scores
-from signllm_hf.metrics.dtw import cut_at_counter, with_counter
+from signllm_hf.metrics.dtw import clip_scores, cut_at_counter, with_counter
 
 
 def test_dtw_small_cases_by_hand():
@@ -39,8 +39,30 @@ def test_dtw_mje_is_mean_joint_error_along_the_path():
     shifted = np.concatenate([reference[:1], reference])  # a repeated frame changes nothing
     assert dtw_mje(shifted, shifted[:2]) == pytest.approx(0.0)
     scores = dtw_scores([reference], [hypothesis])
-    assert scores["dtw_mje"] == pytest.approx(1.0) and scores["dtw"] > 0
+    # PT cuts both at their counter's peak (the last frame): one frame each, 25 joints 2 away in x: L1 50.
+    assert scores["dtw_mje"] == pytest.approx(1.0) and scores["dtw"] == pytest.approx(50.0)
     assert with_counter(reference)[:, -1].tolist() == [0.5, 1.0]
+
+
+def test_clip_scores_cut_the_hypothesis_at_its_own_counter():
+    # Joint 0's x carries the motion, every other value is 0: the L1 between frames is the x difference, the mean
+    # joint error that difference / 50.
+    reference, hypothesis = np.zeros((4, 50, 3)), np.zeros((3, 50, 3))
+    reference[:, 0, 0] = [0, 1, 2, 3]
+    hypothesis[:, 0, 0] = [0, 2, 5]
+    # The model's counter peaks at frame 1: PT keeps frame 0 only (x = 0). The reference's (t + 1) / T peaks at its
+    # last frame: it keeps x = 0, 1, 2, all aligned to the one frame, cost 0 + 1 + 2 = 3, over 3 reference frames.
+    scores = clip_scores(reference, hypothesis, np.array([0.3, 0.9, 0.5]))
+    assert scores["dtw"] == pytest.approx(1.0)
+    # Without the model's counter the hypothesis keeps x = 0, 2: 0-0, 1-0 (1), 2-2: cost 1 over 3 frames.
+    assert clip_scores(reference, hypothesis)["dtw"] == pytest.approx(1 / 3)
+    # DTW-MJE uses every frame, uncut: the path 0-0, 1-0, 2-2, 3-5 (0 + 1 + 0 + 2 = 3 over 4 steps) / 50 joints.
+    assert scores["dtw_mje"] == pytest.approx(3 / 4 / 50)
+    assert scores["length_error"] == pytest.approx(1 / 4)
+    longer = clip_scores(reference, hypothesis, np.array([0.3, 0.9, 0.5, 0.99]))  # a counter longer than the clip
+    assert longer["dtw"] == pytest.approx(1.0)
+    means = dtw_scores([reference, reference], [hypothesis, hypothesis], [[0.3, 0.9, 0.5], [0.1, 0.2, 0.3]])
+    assert means["dtw"] == pytest.approx((1.0 + 1 / 3) / 2)
 
 
 def test_text_scores():

@@ -1,5 +1,6 @@
 """Tiny training setups shared by the training tests and the two-process worker."""
 
+import numpy as np
 import torch
 
 from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration
@@ -83,3 +84,35 @@ TINY_FLAGS = {
 def tiny_cli(**changes) -> list[str]:
     """`signllm train` flags of a model that trains in seconds; ``changes`` override or add flags."""
     return [item for name, value in (TINY_FLAGS | changes).items() for item in (f"--{name}", str(value))]
+
+
+def naive_pt_dtw(reference, hypothesis, counter) -> float:
+    """Progressive Transformers' DTW written out plainly, to check the library's against: both clips cut before
+    their counter's peak (the reference's counter is (t + 1) / T, so its last frame goes), L1 between frames, the
+    cheapest monotone alignment, divided by the cut reference's length."""
+    reference = np.asarray(reference, np.float64).reshape(len(reference), -1)[: max(len(reference) - 1, 1)]
+    hypothesis = np.asarray(hypothesis, np.float64).reshape(len(hypothesis), -1)
+    hypothesis = hypothesis[: max(int(np.argmax(counter)), 1)]
+    total = np.full((len(reference) + 1, len(hypothesis) + 1), np.inf)
+    total[0, 0] = 0.0
+    for i in range(1, len(reference) + 1):
+        for j in range(1, len(hypothesis) + 1):
+            step = min(total[i - 1, j - 1], total[i - 1, j], total[i, j - 1])
+            total[i, j] = np.abs(reference[i - 1] - hypothesis[j - 1]).sum() + step
+    return float(total[-1, -1]) / len(reference)
+
+
+def dtw_of_saved_model(model_dir, rows, max_frames: int | None) -> float:
+    """Mean PT DTW of a saved model's generations for ``rows``, one clip at a time, scored by `naive_pt_dtw`."""
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
+    model = SignLLMForPoseGeneration.from_pretrained(model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    scores = []
+    for row in rows:
+        encoded = tokenizer([row["text"]], return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(encoded["input_ids"], encoded["attention_mask"], row["language"], max_frames)
+        length = max(int(out.lengths[0]), 1)
+        scores.append(naive_pt_dtw(row["pose"], out.poses[0, :length].numpy(), out.counters[0, :length].numpy()))
+    return float(np.mean(scores))

@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import sacrebleu
 import torch
 import yaml
 
@@ -15,7 +17,7 @@ from signllm_hf.data.corpora import load_corpus
 from signllm_hf.evaluation import format_table
 from signllm_hf.training.arguments import DataArguments
 from signllm_hf.training.run import load_splits, parse_arguments
-from tests.training.helpers import tiny_cli, tiny_corpus
+from tests.training.helpers import dtw_of_saved_model, tiny_cli, tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = tiny_cli()
@@ -115,7 +117,10 @@ def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
     ]
     assert main(args) == 0
     metrics = json.loads((tmp_path / "signer" / "metrics.json").read_text())
-    assert metrics["eval_dtw"] > 0 and metrics["model"].startswith("SignLLM-2x")
+    assert metrics["model"].startswith("SignLLM-2x")
+    # The trainer's evaluation DTW is the saved model's, recomputed one clip at a time by a plain DTW.
+    _, dev = load_splits(DataArguments(dataset=str(corpus), max_eval_clips=4), max_frames=120)
+    assert metrics["eval_dtw"] == pytest.approx(dtw_of_saved_model(tmp_path / "signer", dev, 30), rel=1e-3)
     saved_arguments = json.loads((tmp_path / "signer" / "training_args.json").read_text())
     assert saved_arguments["loss_mode"] == "rl" and saved_arguments["plc"] and saved_arguments["max_steps"] == 6
     assert not (tmp_path / "signer" / "training_args.bin").exists()  # no pickle beside the safetensors
@@ -188,6 +193,19 @@ def test_train_evaluate_and_back_translate(corpus, tmp_path, capsys):
     half = json.loads((tmp_path / "half.json").read_text())
     assert half["clips"] == 4 and half["dtype"] == "float16" and scores["dtype"] == "float32"
     assert abs(half["dtw"] - scores["dtw"]) < 0.01 * scores["dtw"]
+    # The DTW of `evaluate` is that of the model's own generations for its seeded sample of 4 test clips.
+    test = load_corpus(str(corpus), "test")
+    sample = [test[int(i)] for i in sorted(np.random.default_rng(0).choice(len(test), size=4, replace=False))]
+    assert scores["dtw"] == pytest.approx(dtw_of_saved_model(tmp_path / "signer", sample, 20), rel=1e-3)
+    # Its BLEU and chrF are sacrebleu's of the judge's translations against the input texts (chrF, which weighs
+    # recall twice, would differ with the two swapped).
+    hypotheses, texts = [e["back_translation"] for e in scores["examples"]], [e["text"] for e in scores["examples"]]
+    assert texts == [row["text"] for row in sample]
+    bleu4 = sacrebleu.BLEU(effective_order=True).corpus_score(hypotheses, [texts]).score
+    chrf = sacrebleu.CHRF().corpus_score(hypotheses, [texts]).score
+    assert scores["back_translation"]["bleu4"] == pytest.approx(bleu4, abs=1e-4)
+    assert scores["back_translation"]["chrf"] == pytest.approx(chrf, abs=1e-4)
+    assert chrf != pytest.approx(sacrebleu.CHRF().corpus_score(texts, [hypotheses]).score, abs=1e-3)
 
 
 def test_training_errors_are_one_line(corpus, tmp_path, capsys):

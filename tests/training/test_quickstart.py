@@ -7,6 +7,8 @@ import pytest
 
 from signllm_hf.cli import main
 from signllm_hf.data import read_pose_file
+from signllm_hf.data.corpora import load_corpus
+from tests.training.helpers import dtw_of_saved_model
 
 pytest.importorskip("spoken_to_signed", reason="the quickstart builds the fingerspelling corpus (extra: lexicon)")
 
@@ -39,7 +41,11 @@ def test_quickstart_writes_the_gif_the_pose_and_the_scores(tmp_path, capsys):
     pose = read_pose_file(workdir / "hallo.pose").pose
     assert pose.ndim == 3 and pose.shape[1:] == (50, 3) and len(pose) >= 1 and np.isfinite(pose).all()
     evaluation = json.loads((workdir / "evaluation.json").read_text())
-    assert evaluation["clips"] == 6 and evaluation["dtw"] > 0 and evaluation["split"] == "test"
+    assert evaluation["clips"] == 6 and evaluation["split"] == "test"
+    # The DTW is that of the saved signer's own generations for its seeded sample of 6 test words, recomputed.
+    test = load_corpus(str(workdir / "corpus"), "test")
+    sample = [test[int(i)] for i in sorted(np.random.default_rng(0).choice(len(test), size=6, replace=False))]
+    assert evaluation["dtw"] == pytest.approx(dtw_of_saved_model(workdir / "signer", sample, None), rel=1e-3)
     words, strings = evaluation["legibility"], evaluation["random_strings"]
     assert words["clips"] == 6 and strings["clips"] == 3  # --random-strings 3, one language
     # The printed table is the saved evaluation; an untrained reader reads nearly nothing right.

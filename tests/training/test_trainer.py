@@ -72,6 +72,27 @@ def test_plc_probabilities_follow_the_formula_and_shift_to_errors():
     assert easy.probabilities()[3] > easy.probabilities()[0]  # "reward": the easiest clip first
 
 
+def test_plc_importance_weights_are_the_prioritised_replay_correction():
+    # Priorities p = |r| + eps = (0.901, 0.101, 0.301, 0.501); eta = 1: P = p / 1.804. The weight (N P_i)^-beta divided
+    # by its maximum (the least likely clip's) is (p_min / p_i)^beta: rare clips count fully, frequent ones less.
+    sampler = PriorityLearningChannelSampler(["ase"] * 4, batch_size=2, eta=1.0, seed=0)
+    np.testing.assert_array_equal(sampler.importance_weights([0, 1, 2, 3], beta=0.5), 1.0)  # all equally likely
+    sampler.update(range(4), [-0.9, -0.1, -0.3, -0.5])
+    list(sampler)  # an epoch drawn with these priorities
+    weights = sampler.importance_weights([2, 0, 1, 3], beta=0.5)
+    expected = [(0.101 / 0.301) ** 0.5, (0.101 / 0.901) ** 0.5, 1.0, (0.101 / 0.501) ** 0.5]
+    np.testing.assert_allclose(weights, expected, rtol=1e-12)
+    np.testing.assert_allclose(sampler.importance_weights([0], beta=1.0), [0.101 / 0.901], rtol=1e-12)
+    # Rewards seen after the draw do not change the weights of the clips drawn in this epoch.
+    sampler.update([1], [-5.0])
+    np.testing.assert_allclose(sampler.importance_weights([2, 0, 1, 3], beta=0.5), expected, rtol=1e-12)
+    sharper = PriorityLearningChannelSampler(["ase"] * 4, batch_size=2, eta=2.0, seed=0)
+    sharper.update(range(4), [-0.9, -0.1, -0.3, -0.5])
+    list(sharper)
+    np.testing.assert_allclose(sharper.importance_weights([0], beta=0.5), [0.101 / 0.901], rtol=1e-12)
+    np.testing.assert_array_equal(sampler.importance_weights([0, 1], beta=0.0), 1.0)
+
+
 def test_plc_stream_is_deterministic_and_language_homogeneous():
     languages = ["ase"] * 5 + ["gsg"] * 7
     make = lambda: PriorityLearningChannelSampler(languages, batch_size=3, eta=1.0, seed=4)  # noqa: E731
@@ -128,6 +149,33 @@ def test_plc_language_rounds_keep_all_processes_on_one_language(uniform):
         PriorityLearningChannelSampler(languages, batch_size=2, language_rounds=0)
     with pytest.raises(ValueError, match="`priority` must be one of"):
         PriorityLearningChannelSampler(languages, batch_size=2, priority="loss")
+
+
+def test_compute_loss_uses_the_discount_and_the_importance_weights(data, tmp_path):
+    train, _, tokenizer = data
+    model = tiny_model(train, tokenizer, dropout=0.0).train()  # a deterministic forward pass
+    args = tiny_args(tmp_path, loss_mode="rl", rl_discount=0.5, plc=True, plc_beta=0.5)
+    trainer = SignLLMTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
+    sampler = trainer._get_train_sampler()
+    sampler.update(range(len(train)), -np.linspace(0.1, 2.0, len(train)))
+    list(sampler)  # an epoch drawn with these priorities
+    indices = [0, 3, 5, 9]
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in indices])
+    assert batch["sample_index"].tolist() == indices
+    # The weights for these priorities, by hand: p_i = |r_i| + eps, P_i = p_i / sum p (eta 1), (N P_i)^-0.5 / max.
+    priorities = np.linspace(0.1, 2.0, len(train)) + 1e-3
+    weights = (len(train) * priorities / priorities.sum()) ** -0.5
+    weights = torch.tensor(weights[indices] / weights.max(), dtype=torch.float32)
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, dict(batch))
+        outputs = model(**{k: v for k, v in batch.items() if k != "sample_index"})
+    errors, mask = outputs.frame_errors, batch["frame_mask"]
+    assert torch.isclose(loss, rl_loss(errors, mask, 0.5, weights), rtol=1e-5)
+    assert not torch.isclose(loss, rl_loss(errors, mask, 1.0, weights), rtol=1e-3)  # the discount matters here
+    assert not torch.isclose(loss, rl_loss(errors, mask, 0.5), rtol=1e-3)  # and so do the weights
+    trainer.args.plc_importance_correction = False
+    with torch.no_grad():
+        assert torch.isclose(trainer.compute_loss(model, dict(batch)), rl_loss(errors, mask, 0.5), rtol=1e-5)
 
 
 # -- training ------------------------------------------------------------------------------------------------------
