@@ -3,6 +3,7 @@
     python benchmarks/generation.py                 # about 2 minutes
     python benchmarks/generation.py --threads 2 --lengths 100 200
     python benchmarks/generation.py --memory        # peak memory against max_frames, about 2.5 minutes
+    python benchmarks/generation.py --first-frame   # streaming: time to the first frame, about 30 seconds
 
 ``--memory`` generates each length in a fresh process (Base, batch 1, float32) and reads its peak resident memory
 (``ru_maxrss``) before and after ``generate``: what generation adds should grow linearly with the frames (the KV cache
@@ -111,6 +112,47 @@ def memory_table(args: argparse.Namespace) -> None:
         )
 
 
+def first_frame_table(args: argparse.Namespace) -> None:
+    """Streaming (``model.stream``): the time from the call to the first frame in the caller's hands, and to the
+    whole clip, for one text, autoregressive and parallel decoding (median of ``--repeats`` after a warm-up)."""
+    frames = max(args.lengths or [100])
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), preset {args.preset}, batch 1, a 16-token "
+        f"text, {frames} frames, float32, median of {args.repeats}\n"
+    )
+    print("| decoding | first frame (ms) | whole clip (ms) | frames/s |")
+    print("|---|---|---|---|")
+    ids = torch.arange(3, 19)[None]
+    for decoding in ("autoregressive", "parallel"):
+        extra = {"alignment": "duration", "decoder_input": "position"} if decoding == "parallel" else {}
+        config = SignLLMConfig.from_preset(
+            args.preset, vocab_size=8000, languages=["ase"], max_frames=frames, decoding=decoding, **extra
+        )
+        model = SignLLMForPoseGeneration(config).eval()
+        with torch.no_grad():  # exactly `frames` frames: a counter that never stops, or 16 tokens of frames / 16
+            for group in model.groups.values():
+                if decoding == "parallel":
+                    group.decoder.duration_head[-1].weight.zero_()
+                    group.decoder.duration_head[-1].bias.fill_(float(torch.log1p(torch.tensor(frames / 16)).item()))
+                else:
+                    group.decoder.counter_head.weight.zero_()
+                    group.decoder.counter_head.bias.fill_(-1.0)
+        first, whole = [], []
+        for _ in range(args.repeats + 1):  # the first round warms up
+            started = time.perf_counter()
+            stream = model.stream(ids, language="ase")
+            next(stream)
+            first.append(time.perf_counter() - started)
+            total = 1 + sum(1 for _ in stream)
+            whole.append(time.perf_counter() - started)
+        first, whole = sorted(first[1:]), sorted(whole[1:])
+        median_first, median_whole = first[len(first) // 2], whole[len(whole) // 2]
+        print(
+            f"| {decoding} ({total} chunk(s)) | {1000 * median_first:.1f} | {1000 * median_whole:.1f} | "
+            f"{frames / median_whole:.0f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="base")
@@ -120,12 +162,16 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float16", "bfloat16"])
     parser.add_argument("--memory", action="store_true", help="peak memory against max_frames instead of speed")
+    parser.add_argument("--first-frame", action="store_true", help="streaming: time to the first frame")
     parser.add_argument("--memory-point", type=int, help=argparse.SUPPRESS)  # one --memory length, in its process
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.memory_point:
         print(json.dumps(memory_point(args.preset, args.memory_point)))
+        return
+    if args.first_frame:
+        first_frame_table(args)
         return
     if args.memory:
         args.lengths = args.lengths or [500, 1000, 2000, 4000, 8000]

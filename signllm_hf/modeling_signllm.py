@@ -38,6 +38,7 @@ from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.utils import ModelOutput
 
 from .configuration_signllm import SignLLMConfig, model_language
+from .streaming import PoseIteratorStreamer, PoseStreamer
 
 logger = logging.getLogger(__name__)
 SHARED_GROUP = "shared"
@@ -895,6 +896,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         language: str | list[str] | None = None,
         max_frames: int | None = None,
         use_cache: bool = True,
+        streamer: PoseStreamer | None = None,
     ) -> SignLLMGenerationOutput:
         """Generate poses for a batch of texts.
 
@@ -906,6 +908,9 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         ``max_frames`` (default: the config's; at most its ``max_positions``); the loop ends when every sequence has
         stopped. With ``decoding="parallel"`` there is no loop: the planned frames come out of one decoder pass.
         Training mode is restored afterwards.
+
+        ``streamer`` (a [`~signllm_hf.streaming.PoseStreamer`]) receives every step's new frames as they are
+        decoded, and the final lengths at the end; [`stream`] wraps this in an iterator.
         """
         max_frames = self.config.resolve_max_frames(max_frames)  # a whole number, at most config.max_positions
         input_ids, attention_mask = self._check_inputs(input_ids, attention_mask)
@@ -915,7 +920,9 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             results = []
             for group, rows in self._routes(self._languages(language, input_ids.shape[0])):
                 rows = rows.to(input_ids.device)
-                generated = self._generate_group(group, input_ids[rows], attention_mask[rows], max_frames, use_cache)
+                generated = self._generate_group(
+                    group, input_ids[rows], attention_mask[rows], max_frames, use_cache, streamer, rows
+                )
                 results.append((rows, generated))
         finally:
             for module, mode in modes.items():
@@ -932,7 +939,29 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         valid = (torch.arange(longest, device=frames.device)[None] < lengths[:, None]).float()
         frames, counters = frames * valid[..., None], counters * valid
         poses = self.denormalize(frames) * valid[..., None]  # data coordinates
+        if streamer is not None:
+            streamer.end(lengths)
         return SignLLMGenerationOutput(poses.view(batch, longest, -1, 3), lengths, counters, frames)
+
+    def stream(self, input_ids, attention_mask=None, language=None, max_frames=None, timeout: float | None = None):
+        """Generate as [`generate`] does, yielding the frames as they are decoded: [`~signllm_hf.streaming.PoseChunk`]s
+        (``poses`` ``(b, n, 50, 3)`` in data coordinates for batch rows ``rows``; one frame per step, or the whole
+        clip at once with ``decoding="parallel"``). Generation runs in a background thread; an error in it is
+        raised here. See ``benchmarks/generation.py --first-frame`` for the time to the first frame."""
+        import threading  # noqa: PLC0415 - only streaming needs a thread
+
+        streamer = PoseIteratorStreamer(timeout=timeout)
+
+        def run():
+            try:
+                self.generate(input_ids, attention_mask, language=language, max_frames=max_frames, streamer=streamer)
+            except BaseException as error:  # handed to the consumer, which would otherwise wait forever
+                streamer.fail(error)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        yield from streamer
+        worker.join()
 
     def _new_cache(self, max_frames: int) -> EncoderDecoderCache:
         """The decoder's KV cache for one generation: self-attention keys and values in buffers that grow by
@@ -941,7 +970,18 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         layers = [SignLLMGrowingCacheLayer(max_frames) for _ in range(self.config.decoder_layers)]
         return EncoderDecoderCache(Cache(layers=layers), DynamicCache())
 
-    def _generate_group(self, group, input_ids, attention_mask, max_frames: int, use_cache: bool):
+    def _stream(self, streamer, frames: torch.Tensor, rows: torch.Tensor, signing: torch.Tensor | None = None):
+        """Hand ``frames`` ``(b, n, C)`` (normalised) of batch ``rows`` to the streamer, in data coordinates, for the
+        rows still ``signing``."""
+        if signing is not None:
+            frames, rows = frames[signing], rows[signing.to(rows.device)]
+        if len(rows):
+            poses = self.denormalize(frames[..., : self.config.pose_dim].float())
+            streamer.put(poses.view(*frames.shape[:2], -1, 3), rows)
+
+    def _generate_group(
+        self, group, input_ids, attention_mask, max_frames: int, use_cache: bool, streamer=None, rows=None
+    ):
         memory = group.encoder(input_ids, attention_mask)  # encoded once: (B, L, D), in the model's dtype
         memory_mask = attention_mask[:, None, None, :].bool()
         batch = input_ids.shape[0]
@@ -954,7 +994,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             durations = torch.diff(ends, dim=1, prepend=torch.zeros_like(ends[:, :1]))  # (B, L)
             planned = durations.sum(dim=1).clamp(1, max_frames)  # (B,)
         if self.config.decoding == "parallel":  # every frame at once: nothing is fed back
-            return self._generate_parallel(group, memory, memory_mask, durations, planned)
+            return self._generate_parallel(group, memory, memory_mask, durations, planned, streamer, rows)
         cache = self._new_cache(max_frames) if use_cache else None
         frame = memory.new_zeros(batch, 1, self.config.output_size)  # the start frame: zero pose, counter 0
         inputs = []  # decoder inputs so far (only needed without a cache)
@@ -976,6 +1016,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
                 hidden = group.decoder(torch.cat(inputs, dim=1), memory, memory_mask, aligned=aligned)[:, -1:]
             frame, _ = group.decoder.heads(hidden, future=False)  # (B, 1, C)
             outputs.append(frame)
+            if streamer is not None:
+                self._stream(streamer, frame, rows, ~finished)
             if planned is not None:  # a duration-aligned clip ends with its last token
                 stop = (planned == step + 1) & ~finished
                 lengths = torch.where(stop, planned, lengths)
@@ -996,7 +1038,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         counters = frames[..., -1] if self.config.use_counter else frames.new_zeros(frames.shape[:2])
         return frames[..., : self.config.pose_dim], counters, lengths
 
-    def _generate_parallel(self, group, memory, memory_mask, durations, planned):
+    def _generate_parallel(self, group, memory, memory_mask, durations, planned, streamer=None, rows=None):
         """``decoding="parallel"``: the planned frames of every text in one decoder pass (each row as long as its
         planned clip; padding frames are masked and cut by ``lengths``)."""
         length = int(planned.max())
@@ -1005,6 +1047,8 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         aligned = aligned_tokens(memory, durations, 0, length)
         hidden = group.decoder(inputs, memory, memory_mask, aligned=aligned, frame_mask=frame_mask)
         frames, _ = group.decoder.heads(hidden, future=False)  # (B, T, C)
+        if streamer is not None:  # the whole clip at once, each row cut to its length (padding frames zeroed)
+            self._stream(streamer, frames * frame_mask[..., None], rows)
         counters = frames[..., -1] if self.config.use_counter else frames.new_zeros(frames.shape[:2])
         return frames[..., : self.config.pose_dim], counters, planned
 
