@@ -409,7 +409,8 @@ def export_dataset(out_dir: str | os.PathLike, options: ConversionOptions) -> St
     extra = {
         "name": f"signllm conversion of {out_dir.name}",
         "description": "OpenPose / pose-format keypoints lifted to 3D with signllm_hf.conversion.",
-        "source": str(out_dir),
+        "source": f"keypoints converted by signllm_hf.conversion into {out_dir.name}",
+        "license": "unknown",  # the source videos' terms apply
         "builder": "convert",
         "solver": options.solver,
         "scale": 1.0,

@@ -5,7 +5,7 @@ Columns (DESIGN section 3): ``id``, ``language`` (canonical ISO 639-3), ``text``
 
     OUT_DIR/data/{split}-{i:05d}-of-{n:05d}.parquet   streamable, pushable to the Hub as is
     OUT_DIR/stats.json                                  per-channel mean/std (train split), sizes, scale, provenance
-    OUT_DIR/README.md                                   a dataset card
+    OUT_DIR/README.md                                   a dataset card (signllm_hf.data.dataset_card)
 
 Example:
     >>> import numpy as np, tempfile
@@ -34,6 +34,7 @@ from datasets import Array2D, Array3D, Dataset, DatasetDict, Features, Value, lo
 from datasets.exceptions import DatasetGenerationError
 
 from .atomic import atomic_directory
+from .dataset_card import dataset_card
 from .languages import canonical_language
 from .skeleton import FRAME_SIZE, NUM_DIMS, NUM_JOINTS, check_pose
 
@@ -238,26 +239,6 @@ def canonical_dataset(dataset: Dataset, source: str = "dataset") -> Dataset:
         return plain.map(fill, batched=True, remove_columns=extra, features=POSE_FEATURES, desc=f"canonical {source}")
 
 
-def _dataset_card(stats: dict) -> str:
-    # The YAML `configs` block names the splits for `load_dataset(OUT_DIR)` and the Hub; without it the `datasets`
-    # file-name convention would rename a "dev" shard to "validation".
-    split_files = "".join(f"  - split: {split}\n    path: data/{split}-*.parquet\n" for split in stats["splits"])
-    front_matter = f"---\nconfigs:\n- config_name: default\n  data_files:\n{split_files}---\n"
-    sizes = "\n".join(
-        f"| {split} | {info['clips']} | {info['frames']} | {', '.join(info['languages'])} |"
-        for split, info in stats["splits"].items()
-    )
-    return front_matter + (
-        f"# {stats.get('name', 'signllm pose dataset')}\n\n{stats.get('description', '')}\n\n"
-        "Built with signllm-hf. Columns: `id`, `language` (ISO 639-3), `text`, `gloss`, `prompt`, `pose` "
-        "(float32 [T, 50, 3], Prompt2Sign joint order), `confidence` ([T, 50]), `fps`.\n\n"
-        "| split | clips | frames | languages |\n|---|---|---|---|\n"
-        f'{sizes}\n\nLoad it with `datasets.load_dataset("<this folder>")` (add `streaming=True` to stream) or '
-        "`signllm_hf.data.load_pose_dataset`. `stats.json` holds per-channel statistics of the train split.\n\n"
-        f"Source: {stats.get('source', 'unknown')}\n"
-    )
-
-
 def save_pose_dataset(
     splits: Mapping[str, Dataset],
     out_dir: str | os.PathLike,
@@ -299,7 +280,7 @@ def save_pose_dataset(
             }
         stats.update(dict(extra_stats or {}))
         (tmp / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (tmp / "README.md").write_text(_dataset_card(stats), encoding="utf-8")
+        (tmp / "README.md").write_text(str(dataset_card(stats)), encoding="utf-8")
     return Path(out_dir)
 
 

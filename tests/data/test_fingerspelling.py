@@ -1,4 +1,5 @@
 import csv
+import logging
 import shutil
 
 import numpy as np
@@ -9,11 +10,14 @@ from signllm_hf.data import load_pose_dataset, read_stats
 from signllm_hf.data.corpora.fingerspelling import (
     FingerspellingLexicon,
     _LetterClips,
+    active_span,
     build_fingerspelling_corpus,
+    sign_spans,
     spelling_key,
     word_list,
     word_split,
 )
+from signllm_hf.data.skeleton import PoseClip
 
 LEXICON_LANGUAGES = (
     "ase asq bzs cse csq eso fsl gsg gss ise jos lls mfs psr sgg ssp svk swl tsm ukl"  # the 20 of the lexicon
@@ -164,3 +168,41 @@ def test_duplicate_languages_and_segments(lexicon_dir, tmp_path):
     unit = next(u for vs in lexicon.units["bfi"].values() for u in vs if u.row == 2)
     assert (unit.start_ms, unit.end_ms) == (200.0, 600.0)
     assert _LetterClips(lexicon, 25.0).get(unit).num_frames <= 10 < whole.num_frames
+
+
+def _wrist_clip(heights, missing=()) -> PoseClip:
+    # A right-handed clip whose right wrist (and hand) is at these heights; other joints still at the origin.
+    pose = np.zeros((len(heights), 50, 3), dtype=np.float32)
+    pose[:, 4, 1] = heights
+    pose[:, 29:50, 1] = np.asarray(heights, dtype=np.float32)[:, None]
+    confidence = np.ones(pose.shape[:2], dtype=np.float32)
+    confidence[list(missing), 4] = 0.0
+    pose[list(missing), 4] = 0.0  # what a reader writes for an unseen joint
+    return PoseClip(pose, confidence, 25.0)
+
+
+def test_a_clip_of_several_signs_keeps_its_first():
+    # Raise, letter, back to rest for 10 frames, the next letter, rest again, a third: as the lexicon's Greek O file.
+    up, rest = [0.1] * 6, [1.5] * 10
+    clip = _wrist_clip([1.0, *up, 0.8, *rest, *up, *rest, *up, 1.1])
+    assert sign_spans(clip) == [(1, 7), (18, 24), (34, 40)]
+    assert active_span(clip) == (1, 7)  # before: (0, 41), three letters kept as one
+    # A letter whose movement dips the hand, even for long, but less low than it rests, is one sign.
+    dip = _wrist_clip([1.5, 1.0, *up, *[1.2] * 10, *up, 1.0, 1.5])
+    assert sign_spans(dip) == [(2, 24)]
+    assert active_span(dip)[0] <= 2 and active_span(dip)[1] >= 24
+    # An unseen wrist (a 0 placeholder) is not a raised hand: the raise around it is trimmed.
+    assert active_span(_wrist_clip([1.5, 1.2, 1.0, *up, 1.5], missing=[1])) == (3, 9)
+
+
+def test_multi_letter_lexicon_clips_are_cut_to_their_letter(lexicon, caplog):
+    # The lexicon's Greek O (and PHI) files hold the rest of the alphabet after the letter, and a tracking glitch.
+    letters = _LetterClips(lexicon, 25.0)
+    with caplog.at_level(logging.WARNING, logger="signllm_hf.data.corpora.fingerspelling"):
+        omicron = letters.get(lexicon.spell("ο", "gss")[0])
+    assert any("gss 'Ο'" in r.message and "keeping the first" in r.message for r in caplog.records)
+    observed = omicron.confidence > 0
+    assert omicron.num_frames <= 12  # before: 269 frames, 26 shoulder widths at most
+    assert np.abs(omicron.pose[observed]).max() < 2.0
+    alpha = letters.get(lexicon.spell("α", "gss")[0])
+    assert alpha.num_frames <= 12 and not caplog.records[1:]  # a one-letter clip: no warning

@@ -6,10 +6,11 @@ priority``) and one ``.pose`` file per letter (MediaPipe Holistic). The default 
 
 Each word of a per-language word list (common words and given names, ``word_lists/<spoken>.txt``) is spelled with
 the longest matching lexicon units (``SCH`` before ``S``), every letter clip is mapped to our 50 joints in shoulder
-units, trimmed to the span where the hand is up and signing, resampled to one frame rate, and the letters are joined
-by eased transitions. Missing joints are filled by interpolation over the word (hands relative to their wrist); a
-joint never seen in the word takes the language's typical position and keeps confidence 0. A word's split is a hash
-of its casefolded spelling, so no word is in two splits, in any language.
+units, trimmed to the span where the hand is up and signing (a file that holds several signs, such as the lexicon's
+Greek O and PHI, is cut to its first, with a warning naming the file), resampled to one frame rate, and the letters
+are joined by eased transitions. Missing joints are filled by interpolation over the word (hands relative to their
+wrist); a joint never seen in the word takes the language's typical position and keeps confidence 0. A word's split
+is a hash of its casefolded spelling, so no word is in two splits, in any language.
 
 Example (needs the ``lexicon`` extra):
     >>> from signllm_hf.data.corpora.fingerspelling import FingerspellingLexicon
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import logging
 import os
 import random
 import time
@@ -30,6 +32,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +41,7 @@ from tqdm.auto import tqdm
 from ..dataset import pose_dataset_from_rows, read_stats, save_pose_dataset
 from ..languages import canonical_language, get_language
 from ..motion import fill_missing, join_with_transitions, resample
-from ..pose_files import read_pose_file
+from ..pose_files import normalize_to_shoulders, read_pose_file
 from ..prompts import make_prompt
 from ..skeleton import (
     JOINT_NAMES,
@@ -55,6 +58,8 @@ from ..skeleton import (
 INDEX_COLUMNS = ("path", "spoken_language", "signed_language", "words", "glosses")
 SPLIT_BUCKETS = (("train", 8), ("dev", 1), ("test", 1))  # tenths of the word hash space
 
+logger = logging.getLogger(__name__)
+
 
 def default_lexicon_dir() -> Path:
     """The fingerspelling lexicon of the ``spoken-to-signed`` package (an optional extra)."""
@@ -66,6 +71,21 @@ def default_lexicon_dir() -> Path:
             "pip install 'signllm-hf[lexicon]' (or pass --lexicon DIR with an index.csv of your own)"
         ) from error
     return Path(spoken_to_signed.__file__).parent / "assets" / "fingerspelling_lexicon"
+
+
+def lexicon_provenance(directory: str | os.PathLike) -> str:
+    """Where a lexicon's clips come from, in words and without a local path (for dataset cards)."""
+    try:
+        default = default_lexicon_dir()
+    except ImportError:
+        default = None
+    if default is not None and Path(directory).resolve() == default.resolve():
+        try:
+            release = f" (version {version('spoken-to-signed')})"
+        except PackageNotFoundError:  # a copy without package metadata
+            release = ""
+        return f"the spoken-to-signed package's fingerspelling lexicon{release}, MediaPipe Holistic .pose files"
+    return f"a fingerspelling lexicon in spoken-to-signed's format (folder {Path(directory).name})"
 
 
 def spelling_key(text: str, spoken_language: str | None) -> str:
@@ -202,17 +222,61 @@ def _dominant_wrist(clip: PoseClip) -> int:
     return LEFT_HAND_ROOT if left > right else RIGHT_HAND_ROOT
 
 
+def _wrist_height(clip: PoseClip) -> np.ndarray | None:
+    # The dominant wrist's y per frame (y grows downwards), frames where it is unobserved interpolated: a missing
+    # wrist is a 0 placeholder, which would read as a hand raised to the neck. None: the wrist is never seen.
+    wrist = _dominant_wrist(clip)
+    seen = clip.confidence[:, wrist] > 0
+    if not seen.any():
+        return None
+    frames = np.arange(clip.num_frames)
+    return np.interp(frames, frames[seen], clip.pose[seen, wrist, 1].astype(np.float64))
+
+
+def sign_spans(clip: PoseClip, drop: float = 0.15, min_rest_seconds: float = 0.3) -> list[tuple[int, int]]:
+    """``[first, last)`` frames of each separate sign in a clip: one span for a letter clip.
+
+    The hand is up while its wrist is in the upper half of its range; two stretches up are two signs when the wrist
+    goes back down between them, at least as low as at the clip's ends, for ``min_rest_seconds`` or more. A letter
+    whose movement dips the hand (J, Ž) stays one sign; a file holding several letters does not (the lexicon's
+    Greek O and PHI are each the rest of the alphabet, one letter after another).
+    """
+    height, count = _wrist_height(clip), clip.num_frames
+    if height is None or count < 5:
+        return [(0, count)]
+    low, high = np.percentile(height, [5, 95])
+    if high - low < drop:
+        return [(0, count)]
+    edges = np.flatnonzero(np.diff(np.r_[0, (height < (low + high) / 2).astype(np.int8), 0]))
+    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+    if not runs:
+        return [(0, count)]
+    rest, signs = max(height[0], height[-1]), [runs[0]]
+    for start, end in runs[1:]:
+        gap = height[signs[-1][1] : start]
+        if len(gap) >= min_rest_seconds * clip.fps and gap.max() >= rest:
+            signs.append((start, end))
+        else:
+            signs[-1] = (signs[-1][0], end)
+    return signs
+
+
 def active_span(clip: PoseClip, drop: float = 0.15, keep_ratio: float = 0.35) -> tuple[int, int]:
     """``[first, last)`` frames where the dominant hand is up and signing, without the raise and the lowering.
 
     The rest height is the lower of the wrist's first and last positions, the signing height the median over the
     middle half; frames whose wrist is more than ``keep_ratio`` of the way down to rest are cut. Clips whose wrist
-    drops less than ``drop`` shoulder widths are kept whole.
+    drops less than ``drop`` shoulder widths are kept whole. A clip holding several signs (:func:`sign_spans`) is
+    first cut to its first one, up to where the hand is back at rest.
     """
-    height = clip.pose[:, _dominant_wrist(clip), 1]  # y grows downwards
-    count = len(height)
-    if count < 5:
+    height, count = _wrist_height(clip), clip.num_frames
+    if height is None or count < 5:
         return 0, count
+    signs = sign_spans(clip, drop)
+    if len(signs) > 1:
+        back = np.flatnonzero(height[signs[0][1] :] >= max(height[0], height[-1]))
+        height = height[: signs[0][1] + int(back[0]) + 1]
+        count = len(height)
     rest = max(height[0], height[-1])
     signing = float(np.median(height[count // 4 : count - count // 4]))
     if rest - signing < drop:
@@ -255,6 +319,27 @@ class _LetterClips:
         if key not in self.clips:
             clip = _segment(read_pose_file(unit.path), unit)
             start, end = active_span(clip)
+            signs = sign_spans(clip)
+            if len(signs) > 1:
+                # Another recording's worth of signs after the letter: keep the letter, and take its units (neck,
+                # shoulder width) from its own frames, not from a file whose tracking may wander off later.
+                logger.warning(
+                    "%s (index.csv line %d, %s %r): %d signs in one clip (frames %s of %d); keeping the first, "
+                    "frames %d-%d",
+                    unit.path,
+                    unit.row,
+                    unit.signed_language,
+                    unit.gloss,
+                    len(signs),
+                    ", ".join(f"{a}-{b}" for a, b in signs),
+                    clip.num_frames,
+                    start,
+                    end,
+                )
+                kept = clip.confidence[start:end]
+                pose = normalize_to_shoulders(clip.pose[start:end], kept, str(unit.path)) * (kept[..., None] > 0)
+                clip = PoseClip(pose, kept, clip.fps, source=clip.source)
+                start, end = 0, len(pose)
             pose = resample(clip.pose[start:end], clip.fps, self.fps)
             confidence = resample(clip.confidence[start:end], clip.fps, self.fps)
             # A joint is observed in a resampled frame only if it was in both neighbours: no blending with a 0
@@ -401,7 +486,8 @@ def build_fingerspelling_corpus(
         "name": "signllm fingerspelling corpus",
         "description": "Words spelled letter by letter with real MediaPipe Holistic fingerspelling clips, mapped to "
         "the 50-joint Prompt2Sign skeleton (shoulder-width units, neck at the origin, y down).",
-        "source": f"fingerspelling lexicon at {lexicon.directory} (spoken-to-signed format)",
+        "source": lexicon_provenance(lexicon.directory),
+        "license": "mit",  # the spoken-to-signed package and its lexicon (MIT); another lexicon: check its terms
         "builder": "fingerspelling",
         "seed": seed,
         "fps": fps,
