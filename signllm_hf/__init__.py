@@ -1,7 +1,9 @@
 """signllm-hf: SignLLM (multilingual sign language production) as a Hugging Face transformers plugin.
 
 Importing the package registers the ``signllm`` model type with ``AutoConfig`` and ``AutoModel`` and the
-``text-to-pose`` pipeline.
+``text-to-pose`` pipeline (:mod:`signllm_hf.registration`). The ``signllm`` command is the one exception: it
+registers once its command line is parsed, so that ``signllm --help`` does not wait seconds for torch and
+transformers. The classes below load on first use.
 
 The folders follow the data: ``conversion`` (OpenPose -> 3D) -> ``data`` (skeleton, formats, corpora) -> the model
 (``configuration_/modeling_/tokenization_/pipeline_signllm.py``, the prompt stage) -> ``training`` ->
@@ -15,63 +17,61 @@ Example:
     'SignLLMConfig'
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import sys
+from importlib import import_module
+from pathlib import Path
 
-from transformers import AutoConfig, AutoModel
-from transformers.pipelines import PIPELINE_REGISTRY
+# Every public name and the module that defines it, imported on first use (PEP 562).
+_EXPORTS = {
+    "SignLLMBackTranslator": ".evaluation.judges",
+    "SignLLMBackTranslatorConfig": ".evaluation.judges",
+    "SignLLMConfig": ".configuration_signllm",
+    "SignLLMForPoseGeneration": ".modeling_signllm",
+    "SignLLMGenerationOutput": ".modeling_signllm",
+    "SignLLMLetterReader": ".evaluation.judges",
+    "SignLLMLetterReaderConfig": ".evaluation.judges",
+    "SignLLMOutput": ".modeling_signllm",
+    "SignLLMPoseVQ": ".modeling_signllm_pose_vq",
+    "SignLLMPoseVQConfig": ".configuration_signllm_pose_vq",
+    "SignLLMPoseVQOutput": ".modeling_signllm_pose_vq",
+    "SignLLMPreTrainedModel": ".modeling_signllm",
+    "SignLLMTrainer": ".training.trainer",
+    "SignLLMTrainingArguments": ".training.arguments",
+    "PoseToTextPipeline": ".pipeline_pose_to_text",
+    "TextToPosePipeline": ".pipeline_signllm",
+}
+# The console script (pyproject.toml) as pip installs it: `signllm`, on Windows `signllm.exe`. Not `signllm.py`: a
+# script of that name is someone's program, which expects the import to register.
+COMMAND_FILES = {"signllm", "signllm.exe"}
 
-from .configuration_signllm import SignLLMConfig
-from .evaluation.judges import (
-    SignLLMBackTranslator,
-    SignLLMBackTranslatorConfig,
-    SignLLMLetterReader,
-    SignLLMLetterReaderConfig,
-)
-from .modeling_signllm import SignLLMForPoseGeneration, SignLLMGenerationOutput, SignLLMOutput, SignLLMPreTrainedModel
-from .pipeline_signllm import TextToPosePipeline
 
-try:
-    __version__ = version("signllm-hf")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
-
-AutoConfig.register("signllm", SignLLMConfig, exist_ok=True)
-AutoModel.register(SignLLMConfig, SignLLMForPoseGeneration, exist_ok=True)
-AutoConfig.register("signllm_back_translator", SignLLMBackTranslatorConfig, exist_ok=True)
-AutoModel.register(SignLLMBackTranslatorConfig, SignLLMBackTranslator, exist_ok=True)
-AutoConfig.register("signllm_letter_reader", SignLLMLetterReaderConfig, exist_ok=True)
-AutoModel.register(SignLLMLetterReaderConfig, SignLLMLetterReader, exist_ok=True)
-# save_pretrained also writes the two files next to the weights, so the Hub route (trust_remote_code) works.
-SignLLMConfig.register_for_auto_class()
-SignLLMForPoseGeneration.register_for_auto_class("AutoModel")
-# `pt_model=AutoModel` (not our class): a pipeline saved for the Hub names its model class by a transformers name.
-PIPELINE_REGISTRY.register_pipeline("text-to-pose", pipeline_class=TextToPosePipeline, pt_model=AutoModel, type="text")
-
-# The training classes import transformers' Trainer (and with it accelerate): loaded on first use, so that
-# `import signllm_hf` stays light for inference.
-_LAZY = {"SignLLMTrainer": ".training.trainer", "SignLLMTrainingArguments": ".training.arguments"}
+def register() -> None:
+    """Register the model types, the files saved for the Hub and the pipelines with transformers (once)."""
+    import_module(".registration", __name__)
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        from importlib import import_module  # noqa: PLC0415
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
-        return getattr(import_module(_LAZY[name], __name__), name)
+        try:
+            return version("signllm-hf")
+        except PackageNotFoundError:  # running from a source tree that was not installed
+            return "0.0.0+unknown"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "SignLLMBackTranslator",
-    "SignLLMBackTranslatorConfig",
-    "SignLLMConfig",
-    "SignLLMForPoseGeneration",
-    "SignLLMGenerationOutput",
-    "SignLLMLetterReader",
-    "SignLLMLetterReaderConfig",
-    "SignLLMOutput",
-    "SignLLMPreTrainedModel",
-    "SignLLMTrainer",
-    "SignLLMTrainingArguments",
-    "TextToPosePipeline",
-    "__version__",
-]
+def _started_by_the_command() -> bool:
+    """Whether this process is the ``signllm`` command, which calls :func:`register` after parsing its options."""
+    argv = getattr(sys, "argv", None) or [""]
+    return Path(argv[0] or "").name in COMMAND_FILES
+
+
+if not _started_by_the_command():
+    register()
+
+__all__ = [*sorted(_EXPORTS), "__version__", "register"]

@@ -8,7 +8,15 @@
     signllm generate MODEL_DIR "text" --language ase --out out.pose [--gif out.gif]
     signllm train --config recipes/configs/tiny_cpu.yaml --dataset DATA --output_dir runs/tiny
     signllm train-back-translator DATA OUT_DIR ; signllm evaluate MODEL_DIR DATA --back-translator OUT_DIR
+    signllm train-pose-tokenizer OUT_DIR --corpus DATA [--codebook-size 1024] [--letter-reader READER]
+    signllm train-pose-lm OUT_DIR --pose-tokenizer VQ --corpus DATA [--lm t5-tiny] [--strategy joint] [--lora-r 8]
+    signllm translate MODEL_DIR clip.pose [--language ase] ; signllm translate MODEL_DIR --corpus DATA --limit 20
     signllm quickstart [--word hello]        (corpus, training, GIF and scores in ~10 CPU minutes)
+
+Options are written with dashes (``--max-steps``); the underscore spelling (``--max_steps``) is accepted too, by
+every command. Progress bars are drawn only on a terminal: not into a log file or a pipe, nor with ``TQDM_DISABLE=1``
+(training then logs one line per logging step instead). Torch and transformers are imported once the command line is
+parsed, so ``signllm --help`` answers at once.
 
 Errors in the input are reported in one line (exit code 2); ``--traceback`` shows the full trace. ``convert``
 exits with 1 when it skipped any clip (the summary says which and why). Ctrl-C prints ``signllm: interrupted`` and
@@ -18,8 +26,13 @@ exits with 130; a command run again continues or redoes what was cut short.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import re
 import sys
 from pathlib import Path
+
+from . import register
 
 USER_ERRORS = (ValueError, KeyError, IndexError, FileNotFoundError, FileExistsError, ImportError)
 DTYPES = ("float32", "float16", "bfloat16")  # --dtype: the weights' precision while generating
@@ -86,7 +99,7 @@ def run_render(args: argparse.Namespace) -> int:
     if out.suffix == ".pose":
         if args.compare:
             raise ValueError("--compare draws two clips side by side; it needs a .gif or .mp4 output, not .pose")
-        write_pose_file(out, clip.pose, clip.fps, clip.confidence)
+        write_pose_file(out, clip.pose, clip.fps, clip.confidence, layout=args.pose_layout)
         print(f"wrote {out} ({clip.num_frames} frames at {clip.fps:g} fps)")
         return 0
     clips, titles = [clip], [title]
@@ -171,6 +184,92 @@ def run_train_letter_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_train_pose_tokenizer(args: argparse.Namespace) -> int:
+    from .evaluation.pose_tokenizer import format_pose_tokenizer_report  # noqa: PLC0415
+    from .training.pose_tokenizer import train_pose_tokenizer  # noqa: PLC0415
+
+    metrics = train_pose_tokenizer(
+        args.output_dir,
+        args.corpus,
+        languages=_languages(args.languages),
+        letter_reader=args.letter_reader,
+        max_steps=args.max_steps,
+        seconds=args.seconds,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        window=args.window,
+        max_eval_clips=args.eval_clips,
+        seed=args.seed,
+        progress=not args.quiet,
+        hidden_size=args.d_model,
+        codebook_size=args.codebook_size,
+        downsample=args.downsample,
+        quantizer=args.quantizer,
+        codebooks=args.codebooks,
+    )
+    print(f"wrote {args.output_dir} ({metrics['steps']} steps)")
+    if "dev" in metrics:
+        print(f"reconstruction of {args.corpus} (dev):\n{format_pose_tokenizer_report(metrics['dev'])}")
+    return 0
+
+
+def run_train_pose_lm(args: argparse.Namespace) -> int:
+    from .evaluation.pose_lm import format_pose_lm_report  # noqa: PLC0415
+    from .training.pose_lm import train_pose_lm  # noqa: PLC0415
+
+    metrics = train_pose_lm(
+        args.output_dir,
+        pose_tokenizer=args.pose_tokenizer,
+        corpus=args.corpus,
+        lm=args.lm,
+        strategy=args.strategy,
+        tasks=args.tasks,
+        pose_input=args.pose_input,
+        lora_r=args.lora_r,
+        languages=_languages(args.languages),
+        max_steps=args.max_steps,
+        seconds=args.seconds,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        d_model=args.d_model,
+        layers=args.layers,
+        heads=args.heads,
+        vocab_size=args.vocab_size,
+        max_pose_tokens=args.max_pose_tokens,
+        eval_split=args.eval_split,
+        max_eval_clips=args.eval_clips,
+        letter_reader=args.letter_reader,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    trained = f"{metrics['trainable_parameters']:,} of {metrics['parameters']:,} parameters trained"
+    print(f"wrote {args.output_dir} ({metrics['steps']} steps, {trained})")
+    if args.eval_split in metrics:
+        print(f"scores on {args.corpus} ({args.eval_split}):\n{format_pose_lm_report(metrics[args.eval_split])}")
+    return 0
+
+
+def run_translate(args: argparse.Namespace) -> int:
+    from .evaluation.pose_lm import format_pose_lm_report, translate_corpus  # noqa: PLC0415
+
+    if not args.files and not args.corpus:
+        raise ValueError("pass .pose files to translate, or --corpus DIR (with --split and --limit)")
+    features = True if args.features else None
+    if args.files:
+        from transformers import pipeline  # noqa: PLC0415
+
+        reader = pipeline("pose-to-text", model=args.model_dir, **({"features": True} if features else {}))
+        for path in args.files:
+            print(f"{path}\t{reader(path, language=args.language)['text']}")
+    if args.corpus:
+        result = translate_corpus(args.model_dir, args.corpus, args.split, args.limit, features)
+        for clip in result["clips"]:
+            print(f"{clip['id']}\t{clip['language']}\t{clip['text']}\t{clip['translation']}")
+        print(f"scores on {args.corpus} ({args.split}):")
+        print(format_pose_lm_report({"pose_to_text": result["scores"]}))
+    return 0
+
+
 def run_train_back_translator(args: argparse.Namespace) -> int:
     from .training.back_translator import train_back_translator  # noqa: PLC0415
 
@@ -186,7 +285,10 @@ def run_train_back_translator(args: argparse.Namespace) -> int:
         layers=args.layers,
         progress=not args.quiet,
     )
-    print(f"wrote {args.output_dir}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items() if k != "steps"))
+    scores = ", ".join(
+        f"{k} {100 * v if k.endswith('wer') else v:.2f}" for k, v in metrics.items() if k != "steps"
+    )  # BLEU, ROUGE-L, chrF are percentages: WER (a rate) is printed as one too
+    print(f"wrote {args.output_dir}: {scores} (scores in %)")
     return 0
 
 
@@ -372,6 +474,58 @@ def make_parser() -> argparse.ArgumentParser:
     reader.add_argument("--seed", type=int, default=0)
     reader.set_defaults(func=run_train_letter_reader)
 
+    tokens = commands.add_parser(
+        "train-pose-tokenizer", help="train the pose tokenizer (a VQ-VAE: poses <-> ids for language models)"
+    )
+    tokens.add_argument("output_dir")
+    tokens.add_argument("--corpus", required=True, help="corpus folder (signllm corpus / convert output)")
+    tokens.add_argument("--languages", help="comma-separated sign languages (default: all of the corpus)")
+    tokens.add_argument("--letter-reader", help="a letter reader folder: CER of reconstructed dev clips")
+    _add_judge_training_options(tokens, max_steps=20000, batch_size=32, learning_rate=1e-3, d_model=256)
+    tokens.add_argument("--codebook-size", type=int, default=1024, help="codes per codebook (default 1024)")
+    tokens.add_argument("--downsample", type=int, default=4, help="frames per token, a power of two (default 4)")
+    tokens.add_argument("--quantizer", default="vq", choices=["vq", "fsq"], help="VQ with EMA (default) or FSQ")
+    tokens.add_argument(
+        "--codebooks", default="joint", choices=["joint", "parts"], help="one codebook, or body + each hand"
+    )
+    tokens.add_argument("--window", type=int, default=64, help="frames of each training window (default 64)")
+    tokens.add_argument("--eval-clips", type=int, help="score a seeded sample of this many dev clips")
+    tokens.add_argument("--seed", type=int, default=0)
+    tokens.set_defaults(func=run_train_pose_tokenizer)
+
+    posel = commands.add_parser(
+        "train-pose-lm", help="teach a language model pose tokens: text -> pose and pose -> text (LoRA or full)"
+    )
+    posel.add_argument("output_dir")
+    posel.add_argument("--pose-tokenizer", required=True, help="pose tokenizer folder (signllm train-pose-tokenizer)")
+    posel.add_argument("--corpus", required=True, help="corpus folder (signllm corpus / convert output)")
+    posel.add_argument("--lm", default="t5-tiny", help="t5-tiny, bart-tiny, qwen2-tiny, llama-tiny, Hub id or folder")
+    posel.add_argument("--strategy", default="direct", choices=["direct", "joint", "staged"])
+    posel.add_argument("--tasks", help="direct: text_to_pose,pose_to_text (default both) and/or completion")
+    posel.add_argument("--pose-input", default="codes", choices=["codes", "features"], help="features: a projector")
+    posel.add_argument("--lora-r", type=int, default=0, help="LoRA rank (0: full fine-tuning)")
+    posel.add_argument("--languages", help="comma-separated sign languages (default: all of the corpus)")
+    posel.add_argument("--letter-reader", help="a letter reader folder: CER of the signed dev clips")
+    _add_judge_training_options(posel, max_steps=2000, batch_size=16, learning_rate=1e-3, d_model=128)
+    posel.add_argument("--layers", type=int, default=2, help="layers of a tiny LM (encoder and decoder each)")
+    posel.add_argument("--heads", type=int, default=4, help="attention heads of a tiny LM")
+    posel.add_argument("--vocab-size", type=int, default=1000, help="a tiny LM's BPE tokenizer (260: letters only)")
+    posel.add_argument("--max-pose-tokens", type=int, default=250, help="pose tokens kept per clip (default 250)")
+    posel.add_argument("--eval-split", default="dev", help="the split scored after training (default dev)")
+    posel.add_argument("--eval-clips", type=int, default=64, help="score a seeded sample of this many clips")
+    posel.add_argument("--seed", type=int, default=0)
+    posel.set_defaults(func=run_train_pose_lm)
+
+    translate = commands.add_parser("translate", help="pose -> text with a pose LM (signllm train-pose-lm)")
+    translate.add_argument("model_dir")
+    translate.add_argument("files", nargs="*", help=".pose files to translate")
+    translate.add_argument("--language", help="the files' sign language (optional when the model has one)")
+    translate.add_argument("--corpus", help="translate a corpus split's clips instead and print the scores")
+    translate.add_argument("--split", default="test")
+    translate.add_argument("--limit", type=int, help="a seeded sample of this many clips")
+    translate.add_argument("--features", action="store_true", help="read continuous features (a projector)")
+    translate.set_defaults(func=run_translate)
+
     evaluate = commands.add_parser(
         "evaluate", help="DTW, back-translation and legibility scores of a model on a corpus split"
     )
@@ -448,6 +602,13 @@ def make_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--scale", type=float, help=".skels inputs: override the variant's coordinate scale")
     render.add_argument("--skels-fps", type=float, default=25.0, help=".skels inputs: their frame rate (default 25)")
+    render.add_argument(
+        "--pose-layout",
+        default="holistic",
+        choices=["holistic", "signllm"],
+        help=".pose output: MediaPipe Holistic components, as sign.mt and pose-format read them (default), or "
+        "our compact SIGNLLM_50 component",
+    )
     render.set_defaults(func=run_render)
     return parser
 
@@ -463,11 +624,67 @@ def main(argv: list[str] | None = None) -> int:
         return 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
 
 
+def as_options(message: str) -> str:
+    """A library error's hint in the command's terms: ``language=`` / `` `max_frames` `` become ``--language`` /
+    ``--max-frames`` (and the training option ``prompt_stage_steps`` ``--prompt-stage-steps``).
+
+    >>> as_options("found nothing to sign: pass the plain sentence with language=")
+    'found nothing to sign: pass the plain sentence with --language'
+    """
+    return re.sub(
+        r"`?\b(language|max_frames|prompt_stage_steps)\b(=|`)(?!\w)`?",
+        lambda m: "--" + m.group(1).replace("_", "-"),
+        message,
+    )
+
+
+def progress_bars_wanted() -> bool:
+    """Progress bars are for a person at a terminal: none into a log file or a pipe (stderr is not a terminal),
+    none with ``TQDM_DISABLE=1``."""
+    disabled = os.environ.get("TQDM_DISABLE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return not disabled and sys.stderr.isatty()
+
+
+def _no_progress_bars() -> None:
+    """Turn every library's bars off: tqdm's own default, and huggingface_hub's, transformers' and datasets'
+    switches (read from the environment when they are first imported, and set again here in case they were)."""
+    os.environ["TQDM_DISABLE"] = "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
+    for module, switch in (
+        ("huggingface_hub.utils", "disable_progress_bars"),
+        ("transformers.utils.logging", "disable_progress_bar"),
+        ("datasets", "disable_progress_bars"),
+    ):
+        if module in sys.modules:
+            getattr(sys.modules[module], switch)()
+
+
+def _accept_underscores(parser: argparse.ArgumentParser) -> None:
+    """Let every ``--dashed-option`` of ``parser`` and its subcommands also be spelled ``--dashed_option`` (the
+    ``train`` command's HfArgumentParser accepts both spellings too). Help shows the dashed one."""
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public alias API
+        for option in list(action.option_strings):
+            alias = "--" + option[2:].replace("-", "_")
+            if option.startswith("--") and alias != option:
+                parser._option_string_actions.setdefault(alias, action)  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for subparser in set(action.choices.values()):
+                _accept_underscores(subparser)
+
+
 def _dispatch(argv: list[str]) -> int:
+    bars = progress_bars_wanted()
+    if not bars:
+        _no_progress_bars()
     if argv[:1] == ["train"]:  # the training entry point has its own (HfArgumentParser) options
+        if "-h" not in argv and "--help" not in argv:
+            register()
         from .training.run import main as train_main  # noqa: PLC0415
 
         traceback = "--traceback" in argv
+        if not bars and not any(re.match(r"--disable[-_]tqdm\b", argument) for argument in argv):
+            argv = [*argv, "--disable_tqdm", "true"]
         try:
             train_main([argument for argument in argv[1:] if argument != "--traceback"])
         except (ValueError, FileNotFoundError, FileExistsError, ImportError) as error:  # not a KeyError from inside
@@ -477,14 +694,20 @@ def _dispatch(argv: list[str]) -> int:
             return 2
         return 0
     parser = make_parser()
+    _accept_underscores(parser)
     args = parser.parse_args(argv)
+    if not bars and hasattr(args, "quiet"):
+        args.quiet = True
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("signllm_hf.training.progress").setLevel(logging.INFO)  # the lines that stand in for bars
+    register()  # torch and transformers: only now, so that --help and option errors answer at once
     try:
         return args.func(args)
     except USER_ERRORS as error:
         if args.traceback:
             raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"signllm: error: {message}", file=sys.stderr)
+        print(f"signllm: error: {as_options(str(message))}", file=sys.stderr)  # hints in the command's options
         return 2
 
 

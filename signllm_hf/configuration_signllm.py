@@ -193,6 +193,10 @@ class SignLLMConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         if kwargs.pop("just_counter", False):  # Progressive Transformers' name
             self.decoder_input = "counter"
+        if _registry_language is not None:
+            # The package is installed and registered the text-to-pose task itself; a folder saved for the Hub names
+            # its pipeline file too (`custom_pipelines`), and transformers would then ask for trust_remote_code.
+            kwargs.pop("custom_pipelines", None)
         self.languages = list(dict.fromkeys(model_language(code) for code in self.languages))
         self._validate()
         super().__post_init__(**kwargs)

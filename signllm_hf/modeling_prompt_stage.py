@@ -152,9 +152,10 @@ class PromptToLangGloss:
 
     @torch.no_grad()
     def __call__(
-        self, prompts: list[str], languages: list[str], num_beams: int = 1, batch_size: int = 32
+        self, prompts: list[str], languages: list[str], num_beams: int = 1, batch_size: int = 32, as_written=False
     ) -> list[str]:
-        """The LangGloss of each prompt in its language; tokens of other languages are dropped (with a warning)."""
+        """The LangGloss of each prompt in its language; tokens of other languages are dropped (with a warning),
+        unless ``as_written``: then each sequence is returned as stage 1 wrote it (see :func:`keep_language`)."""
         if len(prompts) != len(languages):
             raise ValueError(f"{len(prompts)} prompts but {len(languages)} languages")
         results = []
@@ -169,8 +170,33 @@ class PromptToLangGloss:
                 num_beams=num_beams,
             )
             decoded = self.langgloss_tokenizer.batch_decode(generated, skip_special_tokens=True)
-            results.extend(keep_language(sequence, language) for sequence, (_, language) in zip(decoded, chunk))
+            if as_written:
+                results.extend(decoded)
+            else:
+                results.extend(keep_language(sequence, language) for sequence, (_, language) in zip(decoded, chunk))
         return results
+
+
+def nothing_to_sign(prompt: str, written: str, language: str) -> str:
+    """Why stage 1 gave nothing to sign for ``prompt`` (it wrote ``written``), and what to do: the message of the
+    pipeline's error. A prompt's sentence may be quoted or not; what decides is whether stage 1 learned its words.
+
+    >>> print(nothing_to_sign("How do I sign 'the sky is blue' in DGS?", "", "gsg"))  # doctest: +ELLIPSIS
+    found nothing to sign in ...: the prompt stage wrote no LangGloss at all. It signs the words of its training...
+    """
+    code = canonical_language(language)
+    if written.strip():
+        what = f"the prompt stage wrote LangGloss of other languages only ({written.strip()[:60]!r}), none in {code}"
+    else:
+        what = "the prompt stage wrote no LangGloss at all"
+    hint = (
+        f"found nothing to sign in {prompt[:80]!r}: {what}. It signs the words of its training corpus (in a prompt "
+        "or as a plain sentence with language=); words it never saw, or a prompt stage trained for too few steps "
+        "(`prompt_stage_steps`), give nothing"
+    )
+    if named_languages(prompt) and not any(mark in prompt for mark in "'\"‘’“”„«»"):
+        hint += "; put the sentence in quotes: \"How do I sign 'the sky is blue' in ASL?\""
+    return hint
 
 
 def keep_language(sequence: str, language: str) -> str:
@@ -193,6 +219,7 @@ __all__ = [
     "keep_language",
     "language_prefix",
     "make_prompt_model",
+    "nothing_to_sign",
     "prompt_language",
     "source_text",
 ]

@@ -14,20 +14,83 @@ input may be a prompt that names the language, and each result also holds the ``
     >>> signer = pipeline("text-to-pose", model="path/to/prompt2langgloss-model")  # doctest: +SKIP
     >>> signer("How do I sign 'the sky is blue' in DGS?")["langgloss"]  # doctest: +SKIP
     '<GSL_sky> <GSL_blue>'
+
+A language model with pose tokens (``signllm_hf.modeling_signllm_pose_lm``, saved with its pose tokenizer in
+``pose_tokenizer/``) is served the same way, with the same results: it writes pose ids, the pose tokenizer turns them
+into frames, and ``counter`` is ``(t + 1) / T``.
+
+Many texts: pass a list and ``batch_size``. The default signs one text at a time; ``batch_size=16`` is several times
+faster (48 texts, a Base model, 60 frames each, one CPU core: 5.9 s at the default, 1.1 s with 16):
+
+    >>> results = signer(["hello", "the sky is blue", "thank you"], language="ASL", batch_size=16)  # doctest: +SKIP
+
+Without signllm-hf (the Hub's remote code): ``signer.save_pretrained(folder)`` (or ``save_remote_pipeline(folder)``
+on a saved model) puts this file beside the model's and names it in config.json (``custom_pipelines``), so that
+
+    >>> signer = pipeline("text-to-pose", model="path/to/signllm-model", trust_remote_code=True)  # doctest: +SKIP
+
+works where the package is not installed. The file then imports nothing of the package; what needs it says so when
+used: a Prompt2LangGloss model (its prompt stage), a language model with pose tokens, and ``pose_path`` /
+``gif_path``. Only the SignLLM model route of an MLSF model runs as remote code. transformers asks for
+``trust_remote_code=True`` whenever config.json names a pipeline, also where signllm-hf is installed: the folders
+that training writes do not name it, and load with the installed package alone.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+import torch
 from transformers import AutoModel, AutoTokenizer, Pipeline, pipeline
+
+# No relative imports: this file also runs as a saved model's remote code, where only it, configuration_signllm.py
+# and modeling_signllm.py are there. The package's modules are imported in try blocks (transformers' import check
+# skips them) and are None without it.
+try:
+    from signllm_hf import modeling_signllm_pose_lm as pose_lm
+    from signllm_hf.data.langgloss import named_languages
+    from signllm_hf.modeling_prompt_stage import PromptToLangGloss, keep_language, nothing_to_sign, prompt_language
+except ModuleNotFoundError as error:
+    if not (error.name or "").startswith("signllm_hf"):
+        raise
+    pose_lm = named_languages = PromptToLangGloss = keep_language = nothing_to_sign = prompt_language = None
 
 logger = logging.getLogger(__name__)
 JSON_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+TASK = "text-to-pose"
+# Arguments of token generation that people pass out of habit, and what to use here instead.
+TOKEN_GENERATION_HINTS = {"max_new_tokens": "max_frames", "max_length": "max_frames", "min_new_tokens": "max_frames"}
+POSE_LM_GENERATE_ARGUMENTS = ("max_frames", "num_beams")  # what the pose LM route's generation reads
+PACKAGE_NEEDED = "needs the signllm-hf package (pip install signllm-hf), which this Python does not have"
+
+
+def save_remote_pipeline(folder: str | os.PathLike) -> Path:
+    """Make a saved SignLLM model folder loadable without signllm-hf: copy this file beside the model's own files
+    (``configuration_signllm.py`` and ``modeling_signllm.py``, which ``save_pretrained`` writes) and name the pipeline
+    in config.json's ``custom_pipelines``, where transformers looks for it. Returns the copied file's path.
+
+    Then ``pipeline("text-to-pose", model=folder, trust_remote_code=True)`` works in a Python without the package.
+    """
+    folder = Path(folder)
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path}: missing; save the model into {folder} first")
+    target = folder / Path(__file__).name
+    if Path(__file__).resolve() != target.resolve():
+        shutil.copyfile(__file__, target)
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    # "pt" names a transformers class (resolved with getattr(transformers, name)): AutoModel, which the config's
+    # auto_map sends to modeling_signllm.py.
+    impl = f"{Path(__file__).stem}.{TextToPosePipeline.__name__}"
+    config["custom_pipelines"] = {TASK: {"impl": impl, "pt": ["AutoModel"], "type": "text"}}
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return target
 
 
 def load_text_to_pose(model_dir: str | os.PathLike, device="cpu", dtype=None) -> TextToPosePipeline:
@@ -56,26 +119,38 @@ def load_text_to_pose(model_dir: str | os.PathLike, device="cpu", dtype=None) ->
                 ) from None
     # Loaded here rather than by pipeline(), which would bury these errors in a traceback per model class it tried.
     try:
-        model = AutoModel.from_pretrained(str(folder), dtype=dtype)
+        is_pose_lm = pose_lm is not None and pose_lm.CONFIG_KEY in json.loads(
+            (folder / "config.json").read_text(encoding="utf-8")
+        )
+        model = (
+            pose_lm.load_pose_lm_model(folder, dtype)
+            if is_pose_lm
+            else AutoModel.from_pretrained(str(folder), dtype=dtype)
+        )
     except OSError as error:  # transformers' "no file named model.safetensors", a file it may not read, ...
         raise ValueError(f"{model_dir}: cannot load the model ({error})") from None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        tokenizer = (pose_lm.load_pose_lm_tokenizer if is_pose_lm else AutoTokenizer.from_pretrained)(str(folder))
     except (OSError, ValueError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__  # one line, for the command's one-line error
         raise ValueError(
             f"{model_dir}: cannot load the tokenizer saved with the model ({reason}); save it there again with "
             "tokenizer.save_pretrained"
         ) from None
-    return pipeline("text-to-pose", model=model, tokenizer=tokenizer, device=device)
+    return pipeline(TASK, model=model, tokenizer=tokenizer, device=device, pipeline_class=TextToPosePipeline)
 
 
 class TextToPosePipeline(Pipeline):
     """Generate sign language poses from text with a [`SignLLMForPoseGeneration`] model.
 
     Call arguments: ``language`` (any alias; optional when the model has one language; for a list of texts, one
-    language or a list of one per text), ``max_frames``, and ``pose_path`` / ``gif_path`` to also write a pose-format
-    file / an animation (for a list of inputs the paths must contain ``{index}``). Inputs may also be dicts
+    language or a list of one per text), ``max_frames``, ``generate_kwargs`` (a dict of further arguments of the
+    model's ``generate``; ``max_frames`` may be given there too), ``batch_size`` (for many texts ``batch_size=16`` is
+    about 5x faster than the default 1), and ``pose_path`` / ``gif_path`` to also write a pose-format file / an
+    animation (for a list of inputs the paths must contain ``{index}``). Any other argument is an error: poses are
+    regressed frame by frame, so token generation's ``max_new_tokens``, ``do_sample``, ``temperature`` ... have no
+    meaning here (``max_frames`` bounds the length). The same arguments may be given to ``pipeline(...)`` as defaults
+    for every call. Inputs may also be dicts
     ``{"text": ..., "language": ...}``. Each result is a dict with ``pose`` (np.ndarray (T, 50, 3), in the data's
     coordinates), ``fps``, ``language``, ``text``, ``counter`` (T,) and the written paths. Text longer than the
     model's ``max_text_length`` tokens is truncated, with a warning.
@@ -91,24 +166,77 @@ class TextToPosePipeline(Pipeline):
     _load_feature_extractor = False
     _load_video_processor = False
 
-    def _sanitize_parameters(self, language=None, max_frames=None, **kwargs):
-        preprocess, forward = {}, {}
-        if language is not None:
-            preprocess["language"] = language
-        if max_frames is not None:  # checked now (a whole number within the model's limit), not after tokenizing
-            forward["max_frames"] = self.model.config.resolve_max_frames(max_frames)
-        return preprocess, forward, {}
+    def _sanitize_parameters(self, language=None, max_frames=None, generate_kwargs=None, **unknown):
+        accepted = self._generate_arguments()
+        if unknown:
+            raise ValueError(self._unknown_arguments_message(unknown, accepted))
+        if generate_kwargs is not None and not isinstance(generate_kwargs, dict):
+            raise ValueError(f"`generate_kwargs` must be a dict, got {type(generate_kwargs).__name__}")
+        forward = dict(generate_kwargs or {})
+        refused = sorted(set(forward) - set(accepted))
+        if refused:
+            raise ValueError(
+                f"generate_kwargs {refused} are not arguments of this model's generation; it accepts {list(accepted)}"
+            )
+        if max_frames is not None:
+            if "max_frames" in forward and forward["max_frames"] != max_frames:
+                raise ValueError(
+                    f"max_frames given twice, {max_frames!r} and generate_kwargs['max_frames']="
+                    f"{forward['max_frames']!r}: pass one"
+                )
+            forward["max_frames"] = max_frames
+        if forward.get("max_frames") is not None:  # checked now, not after tokenizing
+            forward["max_frames"] = self._check_max_frames(forward["max_frames"])
+        return ({} if language is None else {"language": language}), forward, {}
 
-    def __init__(self, *args, **kwargs):
+    def _generate_arguments(self) -> tuple[str, ...]:
+        """The arguments of generation a caller may set (``generate_kwargs`` keys): those of the model's
+        ``generate`` that the pipeline does not fill in itself."""
+        if getattr(self, "pose_tokenizer", None) is not None:
+            return POSE_LM_GENERATE_ARGUMENTS
+        filled = {"self", "input_ids", "attention_mask", "language"}
+        parameters = inspect.signature(self.model.generate).parameters.values()
+        return tuple(p.name for p in parameters if p.name not in filled and p.kind is p.POSITIONAL_OR_KEYWORD)
+
+    @staticmethod
+    def _unknown_arguments_message(unknown: dict, accepted) -> str:
+        hints = [f"{name}: use {TOKEN_GENERATION_HINTS[name]}" for name in unknown if name in TOKEN_GENERATION_HINTS]
+        return (
+            f"the {TASK} pipeline does not take {', '.join(map(repr, unknown))}"
+            + (f" ({'; '.join(hints)})" if hints else "")
+            + ": poses are regressed frame by frame, not sampled as tokens. It takes language, max_frames, "
+            f"generate_kwargs={{...}} with keys {list(accepted)}, batch_size, num_workers, pose_path and gif_path"
+        )
+
+    def _check_max_frames(self, max_frames):
+        if getattr(self, "pose_tokenizer", None) is not None:  # a pose LM
+            if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1:
+                raise ValueError(f"`max_frames` must be a whole number > 0, got {max_frames!r}")
+            return max_frames
+        return self.model.config.resolve_max_frames(max_frames)  # a whole number within the model's limit
+
+    def __init__(self, *args, pose_tokenizer=None, **kwargs):
+        self.pose_tokenizer = None
+        model = kwargs.get("model", args[0] if args else None)
+        if pose_lm is None and "pose_vocabulary" in model.config.to_dict():
+            raise ImportError(f"a language model with pose tokens {PACKAGE_NEEDED}")
+        if pose_lm is not None and pose_lm.has_pose_vocabulary(model.config):  # a language model with pose tokens
+            source = pose_tokenizer if pose_tokenizer is not None else pose_lm.load_pose_tokenizer(model.name_or_path)
+            self.pose_tokenizer = pose_lm.PoseTokenizerAdapter.wrap(source)
         super().__init__(*args, **kwargs)
+        self.prompt_stage = None
+        if self.pose_tokenizer is not None:
+            if self.model.name_or_path and Path(self.model.name_or_path).is_dir():
+                self.tokenizer = pose_lm.load_pose_lm_tokenizer(self.model.name_or_path, self.tokenizer)
+            return
         if getattr(self.model.config, "model_type", None) != "signllm":
             raise ValueError(
-                f"the text-to-pose pipeline needs a SignLLM model, got a {self.model.config.model_type!r} model"
+                f"the text-to-pose pipeline needs a SignLLM model, got a {self.model.config.model_type!r} model "
+                "(or a language model with pose tokens: see signllm_hf.modeling_signllm_pose_lm.add_pose_tokens)"
             )
-        self.prompt_stage = None
         if self.model.config.mode == "prompt2langgloss":
-            from .modeling_prompt_stage import PromptToLangGloss  # noqa: PLC0415
-
+            if PromptToLangGloss is None:
+                raise ImportError(f"a Prompt2LangGloss model (its prompt stage) {PACKAGE_NEEDED}")
             self.prompt_stage = PromptToLangGloss.from_pretrained(self.model.name_or_path, device=self.device)
 
     def __call__(self, inputs, pose_path=None, gif_path=None, **kwargs):
@@ -133,20 +261,18 @@ class TextToPosePipeline(Pipeline):
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"the text to sign must be a non-empty string, got {text!r}")
         langgloss = None
+        if self.pose_tokenizer is not None:
+            vocabulary = pose_lm.PoseVocabulary.from_config(self.model.config)
+            return {"language": vocabulary.resolve_language(language), "text": text}
         if self.prompt_stage is not None:
-            from .data.langgloss import named_languages  # noqa: PLC0415
-            from .modeling_prompt_stage import prompt_language  # noqa: PLC0415
-
             languages = self.model.config.languages
             if language is None and len(languages) == 1 and not named_languages(text):  # as in MLSF: its one language
                 language = languages[0]
             code = self.model.resolve_language(prompt_language(text, language))
-            langgloss = self.prompt_stage([text], [code])[0]
+            written = self.prompt_stage([text], [code], as_written=True)[0]
+            langgloss = keep_language(written, code)
             if not langgloss:
-                raise ValueError(
-                    f"found nothing to sign in {text[:80]!r}: put the sentence in quotes, e.g. "
-                    f"\"How do I sign 'the sky is blue' in ASL?\", or pass the plain sentence with language="
-                )
+                raise ValueError(nothing_to_sign(text, written, code))
             encoded = self.tokenizer(
                 langgloss, truncation=True, max_length=self.model.config.max_text_length, return_tensors="pt"
             )
@@ -173,10 +299,12 @@ class TextToPosePipeline(Pipeline):
             "text": text,
         }
 
-    def _forward(self, inputs, max_frames=None):
+    def _forward(self, inputs, **generate_kwargs):
+        if self.pose_tokenizer is not None:
+            return self._forward_pose_lm(inputs, **generate_kwargs)
         languages = inputs["language"]
         generated = self.model.generate(
-            inputs["input_ids"], inputs["attention_mask"], language=languages, max_frames=max_frames
+            inputs["input_ids"], inputs["attention_mask"], language=languages, **generate_kwargs
         )
         batch = inputs["input_ids"].shape[0]
         return {
@@ -188,6 +316,27 @@ class TextToPosePipeline(Pipeline):
             "langgloss": inputs.get("langgloss"),
         }
 
+    def _forward_pose_lm(self, inputs, max_frames=None, num_beams=1):
+        texts = inputs["text"] if isinstance(inputs["text"], list) else [inputs["text"]]
+        languages = inputs["language"] if isinstance(inputs["language"], list) else [inputs["language"]]
+        tokens = self.pose_tokenizer.tokens_for_frames(max_frames or 400)
+        codes = pose_lm.generate_pose_codes(
+            self.model, self.tokenizer, texts, languages, max_pose_tokens=tokens, num_beams=num_beams
+        )
+        poses, lengths = pose_lm.decode_pose_codes(self.pose_tokenizer, codes)  # (B, T, 150), (B,)
+        if max_frames is not None:
+            poses, lengths = poses[:, :max_frames], lengths.clamp_max(max_frames)
+        steps = torch.arange(1, poses.shape[1] + 1)[None]
+        counters = (steps / lengths.clamp_min(1)[:, None]).clamp_max(1.0)  # (B, T): (t + 1) / T
+        return {
+            "poses": poses.reshape(len(texts), poses.shape[1], -1, 3),
+            "lengths": lengths,
+            "counters": counters,
+            "language": languages,
+            "text": texts,
+            "langgloss": None,
+        }
+
     def postprocess(self, outputs):
         length = int(outputs["lengths"].reshape(-1)[0])
         language = outputs["language"][0] if isinstance(outputs["language"], list) else outputs["language"]
@@ -197,17 +346,38 @@ class TextToPosePipeline(Pipeline):
         return extra | {
             "pose": outputs["poses"].reshape(-1, *outputs["poses"].shape[-3:])[0, :length].numpy().astype(np.float32),
             "counter": outputs["counters"].reshape(-1, outputs["counters"].shape[-1])[0, :length].numpy(),
-            "fps": float(self.model.config.fps),
+            "fps": float(
+                self.model.config.fps
+                if self.pose_tokenizer is None
+                else pose_lm.PoseVocabulary.from_config(self.model.config).fps
+            ),
             "language": language,
             "text": text,
         }
 
-    def _write_files(self, result: dict, index: int | None, paths: dict) -> dict:
-        from .data.pose_files import write_pose_file  # noqa: PLC0415 - only when files are asked for
-        from .data.skeleton import PoseClip  # noqa: PLC0415
-        from .render import render_clips  # noqa: PLC0415
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs):
+        """Save the model and its tokenizer (and a Prompt2LangGloss model's prompt stage). For a SignLLM model this
+        file is saved beside them and named in config.json (:func:`save_remote_pipeline`), so that the folder loads
+        with ``pipeline("text-to-pose", model=folder, trust_remote_code=True)`` where signllm-hf is not installed.
+        """
+        Path(save_directory).mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(save_directory, **kwargs)
+        self.tokenizer.save_pretrained(save_directory, **kwargs)
+        if self.prompt_stage is not None:
+            self.prompt_stage.save_pretrained(str(save_directory))
+        if self.pose_tokenizer is None:
+            save_remote_pipeline(save_directory)
 
+    def _write_files(self, result: dict, index: int | None, paths: dict) -> dict:
         pose_path, gif_path = paths["pose_path"], paths["gif_path"]
+        if pose_path is None and gif_path is None:
+            return result
+        try:  # only when files are asked for
+            from signllm_hf.data.pose_files import write_pose_file  # noqa: PLC0415
+            from signllm_hf.data.skeleton import PoseClip  # noqa: PLC0415
+            from signllm_hf.render import render_clips  # noqa: PLC0415
+        except ModuleNotFoundError:
+            raise ImportError(f"writing pose_path / gif_path {PACKAGE_NEEDED}") from None
         if pose_path is not None:
             path = str(pose_path).format(index=index) if index is not None else str(pose_path)
             result["pose_path"] = str(write_pose_file(path, result["pose"], result["fps"]))

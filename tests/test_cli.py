@@ -1,7 +1,10 @@
+import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,3 +125,95 @@ def test_sigint_to_a_running_command(tmp_path):
     finally:
         process.kill()  # a no-op once it has exited
     assert process.returncode == 130 and error.endswith("signllm: interrupted\n") and "Traceback" not in error
+
+
+def test_help_imports_neither_torch_nor_transformers():
+    # The console script itself, as people run it; -X importtime lists every module the process imports.
+    script = Path(sys.executable).parent / "signllm"
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and "train-back-translator" in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import")}
+    assert "signllm_hf.cli" in imported
+    heavy = sorted(name for name in imported if name.split(".")[0] in {"torch", "transformers", "datasets", "numpy"})
+    assert heavy == []
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli.progress_bars_wanted()
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert not cli.progress_bars_wanted()
+    monkeypatch.delenv("TQDM_DISABLE")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # a log file, a pipe
+    assert not cli.progress_bars_wanted()
+
+
+def test_a_command_into_a_pipe_draws_no_bars_and_registers(tmp_path):
+    # No --quiet: stderr is a pipe, so neither our bars nor datasets' ("Saving the dataset") are drawn. The command
+    # also loads the models it needs after parsing (the `signllm` process defers registering with transformers).
+    command = [str(Path(sys.executable).parent / "signllm"), "corpus", "synthetic", str(tmp_path / "corpus")]
+    sizes = ["--languages", "ase", "--vocab-size", "8", "--train-sentences", "4"]
+    result = subprocess.run(
+        [*command, *sizes, "--dev_sentences", "1", "--test_sentences", "1"],  # underscores: accepted too
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr and "it/s" not in result.stderr and "%|" not in result.stderr
+    assert f"wrote {tmp_path / 'corpus'}" in result.stdout
+    assert load_pose_dataset(tmp_path / "corpus")["dev"].num_rows == 1
+
+
+def test_one_flag_style_dashes_and_underscores_alike(capsys):
+    parser = cli.make_parser()
+    cli._accept_underscores(parser)
+    for spelling in ("--max-steps", "--max_steps"):
+        args = parser.parse_args(["train-back-translator", "data", "out", spelling, "7", "--batch_size", "3"])
+        assert (args.max_steps, args.batch_size) == (7, 3)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train-back-translator", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--max-steps" in help_text and "--max_steps" not in help_text  # documented with dashes
+
+
+def test_library_hints_become_options():
+    assert cli.as_options("pass `language=`: this model signs ['ase']") == "pass --language: this model signs ['ase']"
+    assert cli.as_options("with language=); or (`prompt_stage_steps`)") == (
+        "with --language); or (--prompt-stage-steps)"
+    )
+    assert cli.as_options("`max_frames=9000` is more than") == "`max_frames=9000` is more than"  # a value, kept
+
+
+def test_training_logs_lines_and_says_where_it_saved(tmp_path, capsys, caplog):
+    import logging
+
+    from tests.training.helpers import tiny_cli, tiny_corpus
+
+    corpus = tiny_corpus(tmp_path / "corpus", vocab_size=8, train_sentences=6)
+    capsys.readouterr()
+    caplog.set_level(logging.INFO, logger="signllm_hf.training.progress")
+    flags = tiny_cli(max_steps=4, logging_steps=2)
+    del flags[flags.index("--disable_tqdm") : flags.index("--disable_tqdm") + 2]  # the command decides: no terminal
+    out = tmp_path / "model"
+    assert main(["train", "--dataset", str(corpus), "--output-dir", str(out), *flags]) == 0
+    printed = capsys.readouterr().out
+    assert "{'loss'" not in printed and "\r" not in printed
+    lines = [r.getMessage() for r in caplog.records if r.name == "signllm_hf.training.progress"]
+    assert [line.split(":")[0] for line in lines[:2]] == ["step 2/4", "step 4/4"]
+    assert lines[0].startswith("step 2/4: loss ") and "learning_rate" in lines[0]
+    saved = [line for line in printed.splitlines() if line.startswith("saved ")]
+    assert len(saved) == 1 and re.fullmatch(rf"saved SignLLM-2x\S+-M \(4 steps\) to {re.escape(str(out))}", saved[0])
+
+
+def test_printed_back_translation_scores_are_all_percentages():
+    from signllm_hf.evaluation import format_table
+
+    text = {"bleu1": 40.0, "bleu2": 30.0, "bleu3": 20.0, "bleu4": 12.5, "rouge_l": 45.0, "chrf": 38.2, "wer": 0.124}
+    result = {"clips": 4, "dtw": 1.0, "dtw_mje": 0.5, "length_error": 0.25, "back_translation": text}
+    rows = format_table(result | {"back_translation_of_references": text | {"wer": 0.05}}).splitlines()
+    assert "| bleu4 | 12.50 | 12.50 |" in rows and "| wer | 12.40 | 5.00 |" in rows  # WER, a rate, as a percentage

@@ -20,9 +20,9 @@ LAYERS = {
     "model": 2,  # configuration_/modeling_/tokenization_/pipeline_signllm.py, the prompt stage
     "evaluation": 3,
     "training": 4,
-    "app": 5,  # cli, quickstart, the package's __init__
+    "app": 5,  # cli, quickstart, the package's __init__ and its registration with transformers
 }
-APP_MODULES = {"signllm_hf", "signllm_hf.cli", "signllm_hf.quickstart"}
+APP_MODULES = {"signllm_hf", "signllm_hf.cli", "signllm_hf.quickstart", "signllm_hf.registration"}
 
 
 def module_name(path: Path) -> str:

@@ -36,6 +36,8 @@ from ..modeling_signllm import SignLLMForPoseGeneration
 from .judges import SignLLMBackTranslator, SignLLMLetterReader
 from .langgloss import langgloss_evaluation
 from .legibility import legibility
+from .model_card import write_scores
+from .tables import format_legibility, format_table
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +88,11 @@ def evaluate_model(
     dtype: str = "float32",
     letter_reader: str | None = None,
     random_strings: int = 0,
+    update_card: bool = True,
 ) -> dict:
-    """Scores of ``model_dir`` on ``dataset``'s ``split``; written to ``output`` as JSON when given.
+    """Scores of ``model_dir`` on ``dataset``'s ``split``; written to ``output`` as JSON when given and, with
+    ``update_card``, to ``model_dir/scores.json`` with the model card's evaluation table (unless the folder is
+    read-only or a Hub cache snapshot).
 
     ``dtype`` is the pose model's precision while it generates (``"float16"`` is about twice as fast for Base on a
     CPU; scoring it here shows what that costs in quality).
@@ -177,6 +182,8 @@ def evaluate_model(
     if output:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         Path(output).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if update_card:
+        write_scores(model_dir, result)
     return result
 
 
@@ -202,64 +209,4 @@ def _legibility(model, tokenizer, reader_dir, rows, poses, random_strings, batch
     return result
 
 
-def format_table(result: dict) -> str:
-    """The scores as a Markdown table (generated poses, and the references' back-translation when present)."""
-    with_references = "back_translation_of_references" in result
-    header = "| metric | generated |" + (" references |" if with_references else "")
-    lines = [header, "|---|---|" + ("---|" if with_references else "")]
-    for name in ("clips", "dtw", "dtw_mje", "length_error"):
-        value = result[name]
-        lines.append(
-            f"| {name} | {value if isinstance(value, int) else f'{value:.4f}'} |" + (" |" if with_references else "")
-        )
-    for name in ("bleu1", "bleu2", "bleu3", "bleu4", "rouge_l", "chrf", "wer"):
-        if "back_translation" in result:
-            reference = f" {result['back_translation_of_references'][name]:.2f} |" if with_references else ""
-            lines.append(f"| {name} | {result['back_translation'][name]:.2f} |{reference}")
-    if "langgloss" in result:  # a Prompt2LangGloss model's prompt stage (the paper's Table 8)
-        overall = result["langgloss"]["overall"]
-        for name in (
-            "exact_text",
-            "exact_prompt",
-            "bleu4_text",
-            "bleu4_prompt",
-            "bleu4_prompt_vs_text",
-            "rouge_l_prompt_vs_text",
-        ):
-            lines.append(f"| langgloss {name} | {overall[name]:.2f} |" + (" |" if with_references else ""))
-    for code, scores in result.get("per_language", {}).items():
-        lines.append(
-            f"| dtw ({code}, {scores['clips']} clips) | {scores['dtw']:.4f} |" + (" |" if with_references else "")
-        )
-    if "legibility" in result:
-        lines += ["", format_legibility(result)]
-    return "\n".join(lines)
-
-
-def format_legibility(result: dict) -> str:
-    """The letter reader's table: CER and WER per language (of the split's words, and of random strings when
-    scored), the reader's calibration, and the motion ratios."""
-    words, strings = result["legibility"], result.get("random_strings")
-    header = "| language | words: CER | words: WER |" + (
-        " random strings: CER | random strings: WER |" if strings else ""
-    )
-    lines = [header, "|---|---|---|" + ("---|---|" if strings else "")]
-    for code in [*words["per_language"], "all"]:
-        scores = [words if code == "all" else words["per_language"][code]]
-        if strings:
-            scores.append(
-                strings
-                if code == "all"
-                else strings["per_language"].get(code, {"cer": float("nan"), "wer": float("nan")})
-            )
-        lines.append(f"| {code} | " + " | ".join(f"{s['cer']:.3f} | {s['wer']:.3f}" for s in scores) + " |")
-    calibration = words["calibration"]
-    lines.append(
-        f"\nreader calibration (CER): references {calibration['references']:.3f} (goal <= 0.05), still pose "
-        f"{calibration['still_pose']:.3f} and another word's clip {calibration['another_word']:.3f} (goal >= 0.9)"
-    )
-    lines.append(
-        f"motion, generated / reference: hand speed {words['speed_ratio']:.2f}, hand-shape variance "
-        f"{words['hand_shape_variance_ratio']:.2f} (1.0 is right; well below 1 is averaged motion)"
-    )
-    return "\n".join(lines)
+__all__ = ["evaluate_model", "format_legibility", "format_table", "generate_split"]

@@ -110,7 +110,14 @@ def train_back_translator(
         remove_unused_columns=False,
     )
     trainer, _ = train_model(
-        model, args, train, BackTranslationCollator(tokenizer), tokenizer, seconds=seconds, progress=progress
+        model,
+        args,
+        train,
+        BackTranslationCollator(tokenizer),
+        tokenizer,
+        seconds=seconds,
+        progress=progress,
+        dataset=dataset,
     )
     metrics = {"steps": trainer.state.global_step}
     if eval_split and eval_split in splits:

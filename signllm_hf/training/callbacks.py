@@ -2,6 +2,7 @@
 
 :class:`StopAfter` ends a run after a wall-clock budget (the quickstart, the ablation, the judges) and draws that
 budget as the progress bar; the decision is process 0's, broadcast, so all processes stop at the same step.
+:class:`LogLines` stands in for the progress bars where there are none (a log file): one line per logging step.
 
 Example:
     >>> from signllm_hf.training.callbacks import StopAfter
@@ -11,11 +12,14 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import time
 
 import torch
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
+
+progress_logger = logging.getLogger("signllm_hf.training.progress")  # the signllm command shows its INFO lines
 
 
 def on_every_process(decision: bool, args) -> bool:
@@ -60,3 +64,24 @@ class StopAfter(TrainerCallback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class LogLines(TrainerCallback):
+    """Without progress bars, each of the Trainer's logs as one line through ``logging`` (the logger
+    ``signllm_hf.training.progress``, at INFO), e.g. ``step 40/200: loss 0.1234, grad_norm 1.5, learning_rate
+    0.001, epoch 2``, instead of the dict that transformers' ``PrinterCallback`` prints to stdout.
+
+    >>> LogLines.format_line(40, 200, {"loss": 0.12345678, "learning_rate": 1e-3, "epoch": 2.0})
+    'step 40/200: loss 0.1235, learning_rate 0.001, epoch 2'
+    """
+
+    @staticmethod
+    def format_line(step: int, max_steps: int, logs: dict) -> str:
+        values = ", ".join(
+            f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}" for name, value in logs.items()
+        )
+        return f"step {step}/{max_steps}: {values}"
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            progress_logger.info(self.format_line(state.global_step, state.max_steps, logs))

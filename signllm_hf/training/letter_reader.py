@@ -102,7 +102,7 @@ def train_letter_reader(
     )
     dataset = LetterStringDataset(strings)
     trainer, metrics = train_model(
-        reader, args, dataset, LetterReaderCollator(config), seconds=seconds, progress=progress
+        reader, args, dataset, LetterReaderCollator(config), seconds=seconds, progress=progress, dataset=corpus
     )
     metrics = {"steps": trainer.state.global_step, "train_loss": metrics.get("train_loss")}
     if corpus is not None:

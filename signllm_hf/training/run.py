@@ -7,9 +7,10 @@ A YAML config gives any field of the argument groups (``signllm_hf.training.argu
 it. The dataset is a folder written by this library (``signllm corpus ...``, ``signllm convert ...``) or a Prompt2Sign
 / Progressive Transformers folder of ``.skels`` files (then pass ``--skels_language``). The text tokenizer is trained
 on the training text unless ``--tokenizer`` names one; the model's statistics come from the training data. At the end
-the model, its tokenizer and its training arguments (``training_args.json``) are saved in ``output_dir`` (loadable
-with ``pipeline("text-to-pose")``); ``--output_dir`` is required. ``--resume_from_checkpoint true`` continues from
-the newest complete checkpoint there (one cut while being written is skipped, with a warning).
+the model, its tokenizer, its training arguments (``training_args.json``) and a model card (``README.md``) are saved
+in ``output_dir`` (loadable with ``pipeline("text-to-pose")``); ``--output_dir`` is required.
+``--resume_from_checkpoint true`` continues from the newest complete checkpoint there (one cut while being written is
+skipped, with a warning).
 
 With ``--mode prompt2langgloss`` the model is one shared group for every language and reads LangGloss (each clip's
 gloss, or its text through the automatic gloss marker, as ``<ASL_sky>`` tokens, with a LangGloss vocabulary built from
@@ -235,6 +236,7 @@ def train(
         callbacks=callbacks,
         resume_from_checkpoint=resume,
         on_trainer=on_trainer,
+        dataset=data.dataset,
     )
     stage_one = Path(training_args.output_dir) / "prompt_to_langgloss"
     if langgloss and prompt_stage.prompt_stage_steps <= 0 and stage_one.is_dir():
@@ -332,7 +334,12 @@ def main(argv: list[str] | None = None) -> dict:
     process group that parsing set up ends with the run (:func:`~signllm_hf.training.scaffold.distributed_run`)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     with distributed_run():
-        return train(*parse_arguments(argv))
+        arguments = parse_arguments(argv)
+        metrics = train(*arguments)
+    if "model" in metrics:  # the main process: one line saying what it saved where
+        output_dir = next(group for group in arguments if isinstance(group, SignLLMTrainingArguments)).output_dir
+        print(f"saved {metrics['model']} ({metrics['steps']} steps) to {output_dir}", flush=True)
+    return metrics
 
 
 if __name__ == "__main__":

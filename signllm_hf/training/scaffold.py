@@ -7,8 +7,9 @@ does the rest, the same way for all of them:
 - :func:`code_arguments`: `TrainingArguments` for a model trained from code (a judge, the prompt stage), with the
   settings every such run shares (no integrations, no checkpoints, the CPU when there is no GPU);
 - :func:`train_model`: the Trainer, the time budget and its progress bar, training (resumable), evaluation, saving
-  the model with its tokenizer, its training arguments (``training_args.json``) and the run's metrics
-  (``metrics.json``) on the main process;
+  the model with its tokenizer, its training arguments (``training_args.json``), the run's metrics
+  (``metrics.json``) and its model card (``README.md``, :mod:`signllm_hf.evaluation.model_card`) on the main
+  process;
 - :func:`distributed_run`: the end of a run under ``accelerate launch`` / ``torchrun``: every process waits for the
   main one's last writes, then the process group is destroyed (not left to the interpreter's exit).
 
@@ -25,14 +26,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import torch
 import yaml
-from transformers import HfArgumentParser, Trainer
+from transformers import HfArgumentParser, PrinterCallback, Trainer
 
-from .callbacks import StopAfter
+from ..evaluation.model_card import write_model_card
+from ..pipeline_signllm import save_remote_pipeline
+from .callbacks import LogLines, StopAfter
 
 logger = logging.getLogger(__name__)
 METRICS_FILE = "metrics.json"
@@ -171,13 +175,21 @@ def save_final_model(trainer: Trainer, output_dir: str | Path, processing_class=
     (Path(output_dir) / ARGUMENTS_FILE).write_text(trainer.args.to_json_string() + "\n", encoding="utf-8")
     if processing_class is not None:
         processing_class.save_pretrained(str(output_dir))
+    if getattr(trainer.model.config, "model_type", None) == "signllm":  # loadable without the package, too
+        save_remote_pipeline(output_dir)
 
 
-def write_metrics(output_dir: str | Path, metrics: dict) -> Path:
-    """``output_dir/metrics.json``: the run's metrics, for people and for the model card."""
+def write_metrics(output_dir: str | Path, metrics: dict, dataset: str | os.PathLike | None = None) -> Path:
+    """``output_dir/metrics.json``: the run's metrics, for people and for the model card, which is (re)written
+    beside them when ``output_dir`` holds a saved model (``dataset``: the training corpus, if not already on it)."""
     path = Path(output_dir) / METRICS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if (Path(output_dir) / "config.json").is_file():
+        try:
+            write_model_card(output_dir, dataset=dataset)
+        except (OSError, ValueError) as error:  # the model is saved; a card that fails must not lose the run
+            logger.warning("%s: the model card was not written (%s)", output_dir, error)
     return path
 
 
@@ -196,14 +208,15 @@ def train_model(
     resume_from_checkpoint: str | None = None,
     on_trainer=None,
     save: bool = True,
+    dataset: str | os.PathLike | None = None,
 ) -> tuple[Trainer, dict]:
     """Train ``model`` with ``trainer_class`` and return ``(trainer, metrics)``.
 
     ``seconds`` bounds the training time (with a progress bar of it when ``progress``); ``on_trainer`` is called
     with the built trainer before training starts (to hook evaluation in, for instance). After training the model is
     evaluated on ``eval_dataset`` (when given) and, with ``save``, written to ``args.output_dir`` with
-    ``processing_class``, ``training_args.json`` and ``metrics.json`` (by the main process only; the others wait
-    for it, so they all leave together).
+    ``processing_class``, ``training_args.json``, ``metrics.json`` and a model card (``README.md``, naming
+    ``dataset``, the training corpus) by the main process only; the others wait for it, so they all leave together.
     """
     trainer = trainer_class(
         model=model,
@@ -214,6 +227,10 @@ def train_model(
         processing_class=processing_class,
         callbacks=[StopAfter(seconds, progress=progress), *callbacks],
     )
+    if args.disable_tqdm:  # not the Trainer's bar: no printed dicts either
+        trainer.remove_callback(PrinterCallback)
+        if not (progress and seconds is not None):  # and no bar of the time budget: a line per log instead
+            trainer.add_callback(LogLines())
     if on_trainer is not None:
         on_trainer(trainer)
     result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
@@ -223,6 +240,6 @@ def train_model(
     if save:
         save_final_model(trainer, args.output_dir, processing_class)
         if trainer.is_world_process_zero():
-            write_metrics(args.output_dir, metrics)
+            write_metrics(args.output_dir, metrics, dataset=dataset)
         trainer.accelerator.wait_for_everyone()
     return trainer, metrics

@@ -252,3 +252,27 @@ def test_both_stages_train_under_accelerate_with_two_processes(corpus, tmp_path)
     assert not (out / "prompt_stage_checkpoints").exists()
     stage = PromptToLangGloss.from_pretrained(str(out))
     assert len(stage(["zoka"], ["ase"])) == 1
+
+
+def test_a_quoted_prompt_from_the_command_line(checkpoint, capsys, monkeypatch):
+    # The README's words, which the synthetic corpus never had: the trained prompt stage still writes DGS LangGloss.
+    prompt = "How do I sign 'the sky is blue' in DGS?"
+    assert main(["generate", str(checkpoint), prompt, "--max-frames", "10"]) == 0
+    assert "LangGloss: <GSL_" in capsys.readouterr().out
+    # A prompt stage that writes nothing (trained for too few steps): the error says so, in the command's options,
+    # and does not ask to quote a sentence that is quoted.
+    monkeypatch.setattr(PromptToLangGloss, "__call__", lambda self, prompts, languages, **options: [""] * len(prompts))
+    assert main(["generate", str(checkpoint), prompt]) == 2
+    assert capsys.readouterr().err == (
+        f"signllm: error: found nothing to sign in {prompt!r}: the prompt stage wrote no LangGloss at all. It signs "
+        "the words of its training corpus (in a prompt or as a plain sentence with --language); words it never saw, "
+        "or a prompt stage trained for too few steps (--prompt-stage-steps), give nothing\n"
+    )
+    # Tokens of another language only, for a prompt without quotes: both said, with the hint to quote.
+    monkeypatch.setattr(
+        PromptToLangGloss, "__call__", lambda self, prompts, languages, **options: ["<ASL_SKY>"] * len(prompts)
+    )
+    assert main(["generate", str(checkpoint), "How do I sign the sky is blue in DGS?"]) == 2
+    error = capsys.readouterr().err
+    assert "the prompt stage wrote LangGloss of other languages only ('<ASL_SKY>'), none in gsg" in error
+    assert error.endswith("; put the sentence in quotes: \"How do I sign 'the sky is blue' in ASL?\"\n")

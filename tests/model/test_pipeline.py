@@ -194,3 +194,45 @@ def test_generate_command_checks_max_frames(model_dir, capsys):
     with pytest.raises(SystemExit) as exit_info:  # argparse's type=int: not silently 2 frames
         main([*command, "2.7"])
     assert exit_info.value.code == 2 and "invalid int value: '2.7'" in capsys.readouterr().err
+
+
+def test_generation_arguments_that_do_not_apply_are_refused(model_dir, signer):
+    keys = r"\['max_frames', 'use_cache'(, '\w+')*\]"  # the model's generate() arguments
+    with pytest.raises(ValueError) as error:
+        signer("hello", language="ase", max_new_tokens=5, do_sample=True)
+    assert re.fullmatch(
+        r"the text-to-pose pipeline does not take 'max_new_tokens', 'do_sample' \(max_new_tokens: use max_frames\): "
+        r"poses are regressed frame by frame, not sampled as tokens\. It takes language, max_frames, "
+        rf"generate_kwargs=\{{\.\.\.\}} with keys {keys}, batch_size, num_workers, pose_path and gif_path",
+        str(error.value),
+    ), str(error.value)
+    with pytest.raises(ValueError, match=r"does not take 'temperature': poses are regressed"):
+        pipeline("text-to-pose", model=str(model_dir), device="cpu", temperature=0.7)
+    with pytest.raises(
+        ValueError,
+        match=r"generate_kwargs \['num_beams'\] are not arguments of this model's generation; it accepts " + keys,
+    ):
+        signer("hello", language="ase", generate_kwargs={"num_beams": 2, "max_frames": 3})
+    with pytest.raises(ValueError, match="`generate_kwargs` must be a dict, got list"):
+        signer("hello", language="ase", generate_kwargs=["max_frames"])
+    with pytest.raises(ValueError, match=r"max_frames given twice, 3 and generate_kwargs\['max_frames'\]=4: pass one"):
+        signer("hello", language="ase", max_frames=3, generate_kwargs={"max_frames": 4})
+    with pytest.raises(ValueError, match=r"`max_frames=9000` is more than this model's limit"):
+        signer("hello", language="ase", generate_kwargs={"max_frames": 9000})
+
+
+def test_generate_kwargs_and_max_frames_are_honoured(model_dir, signer):
+    full = signer("hello world", language="ase")["pose"]
+    assert len(full) == 9  # the config's max_frames: this untrained model never stops earlier
+    short = signer("hello world", language="ase", generate_kwargs={"max_frames": 4})["pose"]
+    assert short.shape == (4, 50, 3)
+    np.testing.assert_allclose(short, full[:4], atol=1e-5)  # the same frames, cut at the cap
+    assert len(signer("hello world", language="ase", max_frames=3)["pose"]) == 3
+    uncached = signer("hello world", language="ase", generate_kwargs={"max_frames": 4, "use_cache": False})["pose"]
+    np.testing.assert_allclose(uncached, short, atol=1e-4)
+    # Given to pipeline(...), they apply to every call; a call's own arguments win.
+    capped = pipeline("text-to-pose", model=str(model_dir), device="cpu", generate_kwargs={"max_frames": 5})
+    assert len(capped("hello world", language="ase")["pose"]) == 5
+    assert len(capped("hello world", language="ase", generate_kwargs={"max_frames": 2})["pose"]) == 2
+    batched = capped(["hello world", "guten morgen", "the sky is blue"], language="ase", batch_size=2)
+    assert [len(r["pose"]) for r in batched] == [5, 5, 5]

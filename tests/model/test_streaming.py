@@ -6,8 +6,8 @@ import torch
 from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration
 from signllm_hf.streaming import PoseStreamer
 
-TINY = dict(vocab_size=20, d_model=16, ffn_dim=32, attention_heads=2, encoder_layers=1, decoder_layers=1)
-STATS = dict(pose_mean=[0.5] * 150, pose_std=[2.0] * 150)  # streamed frames are in the data's coordinates
+TINY = {"vocab_size": 20, "d_model": 16, "ffn_dim": 32, "attention_heads": 2, "encoder_layers": 1, "decoder_layers": 1}
+STATS = {"pose_mean": [0.5] * 150, "pose_std": [2.0] * 150}  # streamed frames are in the data's coordinates
 
 
 def streamed_clips(chunks, batch: int) -> list[torch.Tensor]:
