@@ -197,7 +197,7 @@ def test_training_logs_lines_and_says_where_it_saved(tmp_path, capsys, caplog):
     corpus = tiny_corpus(tmp_path / "corpus", vocab_size=8, train_sentences=6)
     capsys.readouterr()
     caplog.set_level(logging.INFO, logger="signllm_hf.training.progress")
-    flags = tiny_cli(max_steps=4, logging_steps=2)
+    flags = tiny_cli(max_steps=4, logging_steps=2) + ["--train_seconds", "600"]  # a time budget never reached
     del flags[flags.index("--disable_tqdm") : flags.index("--disable_tqdm") + 2]  # the command decides: no terminal
     out = tmp_path / "model"
     assert main(["train", "--dataset", str(corpus), "--output-dir", str(out), *flags]) == 0
