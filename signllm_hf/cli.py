@@ -12,6 +12,7 @@
     signllm train-pose-lm OUT_DIR --pose-tokenizer VQ --corpus DATA [--lm t5-tiny] [--strategy joint] [--lora-r 8]
     signllm translate MODEL_DIR clip.pose [--language ase] ; signllm translate MODEL_DIR --corpus DATA --limit 20
     signllm quickstart [--word hello]        (corpus, training, GIF and scores in ~10 CPU minutes)
+    signllm demo [MODEL_DIR] [--port 7860] [--host 0.0.0.0] [--share]   (a browser app, drawn live; [demo] extra)
 
 Options are written with dashes (``--max-steps``); the underscore spelling (``--max_steps``) is accepted too, by
 every command. Progress bars are drawn only on a terminal: not into a log file or a pipe, nor with ``TQDM_DISABLE=1``
@@ -292,6 +293,18 @@ def run_train_back_translator(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_demo(args: argparse.Namespace) -> int:
+    import torch  # noqa: PLC0415
+
+    from .demo import default_model, launch_demo  # noqa: PLC0415 - Gradio: only for this command
+
+    model = args.model_dir or default_model()  # without a model and a quickstart signer: how to get one (exit 2)
+    print(f"signllm demo: {model} (Ctrl-C stops it)")
+    dtype = getattr(torch, args.dtype)
+    launch_demo(model, host=args.host, port=args.port, share=args.share, device=args.device, dtype=dtype)
+    return 0
+
+
 def run_quickstart(args: argparse.Namespace) -> int:
     from .quickstart import run_quickstart as quickstart  # noqa: PLC0415
 
@@ -565,6 +578,15 @@ def make_parser() -> argparse.ArgumentParser:
     quick.add_argument("--random-strings", type=int, default=20, help="random letter strings a language to evaluate")
     quick.add_argument("--quiet", action="store_true")
     quick.set_defaults(func=run_quickstart)
+
+    demo = commands.add_parser("demo", help="a browser app: type, pick a language, watch it signed live (Gradio)")
+    demo.add_argument("model_dir", nargs="?", help="a saved model folder (default: signllm-quickstart/signer)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: reachable from others)")
+    demo.add_argument("--port", type=int, help="port (default: 7860, or the next free one)")
+    demo.add_argument("--share", action="store_true", help="also ask Gradio for a public link")
+    demo.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    demo.add_argument("--dtype", default="float32", choices=DTYPES, help="weights' precision (default float32)")
+    demo.set_defaults(func=run_demo)
 
     generate = commands.add_parser("generate", help="text -> pose with a trained model (.pose and/or GIF/MP4)")
     generate.add_argument("model_dir", help="a saved SignLLM model folder (config.json, weights, tokenizer)")

@@ -22,7 +22,7 @@ LAYERS = {
     "training": 4,
     "app": 5,  # cli, quickstart, the package's __init__ and its registration with transformers
 }
-APP_MODULES = {"signllm_hf", "signllm_hf.cli", "signllm_hf.quickstart", "signllm_hf.registration"}
+APP_MODULES = {"signllm_hf", "signllm_hf.cli", "signllm_hf.demo", "signllm_hf.quickstart", "signllm_hf.registration"}
 
 
 def module_name(path: Path) -> str:
