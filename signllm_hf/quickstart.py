@@ -23,9 +23,10 @@ from .training import DataArguments, ModelArguments, SignLLMTrainingArguments, t
 from .training.letter_reader import train_letter_reader
 
 # The signer: Base's layout (2 + 2 layers, 4 heads) at a quarter of its width (recipes/configs/tiny_cpu.yaml), bytes
-# as tokens (a vocabulary of 260: letters), and what made its spelling most legible in the same training time
-# (benchmarks/results/legibility/legibility.md): letters aligned to frames by predicted durations, and a loss on the
-# hands' shapes relative to their wrists.
+# as tokens (a vocabulary of 260: letters), and what made its spelling most legible in the same training steps
+# (benchmarks/results/legibility/legibility.md): letters aligned to frames by predicted durations, every frame written
+# in one parallel pass (nothing fed back to drift on), a loss on the hands' shapes relative to their wrists, and
+# training on the letter-string stream (half training words, half random strings, spelled on the fly).
 SIGNER = {
     "preset": "base",
     "d_model": 128,
@@ -33,10 +34,11 @@ SIGNER = {
     "attention_heads": 4,
     "dropout": 0.1,
     "max_frames": 250,
-    "decoder_input": "frame",
+    "decoder_input": "position",
     "future_prediction": 3,
     "counter_loss_weight": 10.0,
     "alignment": "duration",
+    "decoding": "parallel",
     "hand_loss_weight": 1.0,
 }
 
@@ -100,7 +102,7 @@ def run_quickstart(
             disable_tqdm=True,
             use_cpu=True,
         )
-        data = DataArguments(dataset=str(corpus), eval_split="none", tokenizer_vocab_size=260)
+        data = DataArguments(dataset=str(corpus), eval_split="none", tokenizer_vocab_size=260, letter_strings=True)
         model = ModelArguments(**SIGNER)
         train(data, model, args, seconds=SIGNER_SHARE * budget, progress=progress)
 
