@@ -18,6 +18,7 @@ import torch
 from transformers import Pipeline
 
 from . import modeling_signllm_pose_lm as pose_lm
+from . import modeling_signllm_pose_projector as projection
 
 
 class PoseToTextPipeline(Pipeline):
@@ -46,7 +47,7 @@ class PoseToTextPipeline(Pipeline):
         if folder and Path(folder).is_dir():
             self.tokenizer = pose_lm.load_pose_lm_tokenizer(folder, self.tokenizer)
         if projector is None and folder:
-            projector = pose_lm.load_projector(folder)
+            projector = projection.load_projector(folder)
         has_own = folder and (Path(folder) / pose_lm.POSE_TOKENIZER_DIR).is_dir()
         if pose_tokenizer is None and not features and (has_own or projector is None):
             pose_tokenizer = pose_lm.load_pose_tokenizer(folder)
@@ -90,7 +91,7 @@ class PoseToTextPipeline(Pipeline):
         if self.features:
             poses = torch.nn.utils.rnn.pad_sequence(clips, batch_first=True)  # (B, T, 150), padded on the right
             frame_mask = torch.nn.utils.rnn.pad_sequence([torch.ones(len(c), dtype=torch.bool) for c in clips], True)
-            texts = pose_lm.generate_text_from_features(
+            texts = projection.generate_text_from_features(
                 self.model, self.tokenizer, self.projector, poses, frame_mask, languages, max_new_tokens, num_beams
             )
         else:

@@ -39,8 +39,8 @@ from ..modeling_signllm_pose_lm import (
     encode_pose_codes,
     generate_pose_codes,
     generate_text_from_codes,
-    generate_text_from_features,
 )
+from ..modeling_signllm_pose_projector import generate_text_from_features
 from .judges import SignLLMLetterReader
 from .legibility import legibility
 

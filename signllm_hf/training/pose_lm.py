@@ -27,8 +27,9 @@ embeddings; a LoRA run leaves these weights as they were when the adapter was ad
 (transformers' "local model with an embedded adapter"), and so do ``pipeline("text-to-pose" / "pose-to-text")``.
 
 ``pose_input="features"`` trains pose -> text from continuous frames through a
-:class:`~signllm_hf.modeling_signllm_pose_lm.PoseFeatureProjector` (the "direct alignment and fusion" combination);
-the folder then has ``pose_projector/`` and no pose tokenizer, so the pose-to-text pipeline reads features.
+:class:`~signllm_hf.modeling_signllm_pose_projector.PoseFeatureProjector` (the "direct alignment and fusion"
+combination); the folder then has ``pose_projector/`` and no pose tokenizer, so the pose-to-text pipeline reads
+features.
 
 After training the model is scored on ``eval_split`` (``signllm_hf.evaluation.pose_lm``: BLEU@1/@4, ROUGE-L,
 CIDEr, WER with S/I/D for pose -> text; DTW and, with a letter reader, CER for text -> pose), written to
@@ -60,17 +61,16 @@ from transformers import TrainingArguments
 from ..data.corpora import load_corpus, select_clips
 from ..evaluation.pose_lm import corpus_codes, pose_lm_report
 from ..modeling_signllm_pose_lm import (
-    PoseFeatureProjector,
     PoseTokenizerAdapter,
     PoseVocabulary,
     add_pose_tokens,
-    fuse_pose_features,
     load_pose_tokenizer,
     pad_batch,
     route_shared_embeddings,
     save_pose_lm,
     task_example,
 )
+from ..modeling_signllm_pose_projector import PoseFeatureProjector, fuse_pose_features
 from ..tokenization_signllm import train_text_tokenizer
 from .scaffold import ARGUMENTS_FILE, code_arguments, train_model, write_metrics
 

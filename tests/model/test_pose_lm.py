@@ -8,24 +8,26 @@ from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokeni
 from signllm_hf.modeling_signllm_pose_lm import (
     POSE_END,
     POSE_START,
-    PoseFeatureProjector,
     PoseTokenLogitsProcessor,
     PoseVocabulary,
     add_pose_tokens,
     codes_to_tokens,
     decode_pose_codes,
     encode_pose_codes,
-    fuse_pose_features,
     generate_pose_codes,
     generate_text_from_codes,
-    generate_text_from_features,
     load_pose_lm_model,
     load_pose_tokenizer,
-    load_projector,
     pad_batch,
     save_pose_lm,
     task_example,
     tokens_to_codes,
+)
+from signllm_hf.modeling_signllm_pose_projector import (
+    PoseFeatureProjector,
+    fuse_pose_features,
+    generate_text_from_features,
+    load_projector,
 )
 from tests.model.pose_lm_helpers import pose_tokenizer, text_tokenizer, tiny_lm
 

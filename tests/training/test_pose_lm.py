@@ -123,7 +123,7 @@ def test_a_lora_adapter_reloads_with_identical_logits(lm, tmp_path):
 
 @pytest.mark.parametrize("features", [False, True])
 def test_stage_one_trains_only_the_new_rows_or_the_projector(corpus, tmp_path, features):
-    from signllm_hf.modeling_signllm_pose_lm import PoseFeatureProjector
+    from signllm_hf.modeling_signllm_pose_projector import PoseFeatureProjector
     from signllm_hf.training.pose_lm import PoseFeatureCollator, PoseFeatureTranslator, build_examples
 
     torch.manual_seed(0)
