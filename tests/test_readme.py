@@ -1,5 +1,6 @@
 """Run README.md's examples, in order, as a newcomer would from the repository root (in a scratch folder): each
-Python block in a fresh interpreter, and what it prints compared with its ``# -> ...`` comments."""
+Python block and each command in a fresh process, and what a block prints compared with its ``# -> ...``
+comments."""
 
 import json
 import os
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from signllm_hf.cli import main
 from signllm_hf.training.arguments import LOSS_MODES, NOISE_SCHEDULES, PLC_PRIORITIES, SignLLMTrainingArguments
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,14 @@ def run_python_block(code: str, cwd: Path) -> None:
         assert matches(line, comment), f"README example printed {line!r}, its comment says {comment!r}"
 
 
-def test_readme_examples_run(tmp_path, capsys):
+def run_command(arguments: list[str], cwd: Path) -> None:
+    """A README command in a process of its own, as people run it (the `signllm` console script's module)."""
+    command = [sys.executable, "-m", "signllm_hf.cli", *arguments[1:]]
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"README command failed: {shlex.join(arguments)}\n{result.stderr[-3000:]}"
+
+
+def test_readme_examples_run(tmp_path):
     for folder in ("tests", "recipes"):  # the README points at tests/fixtures and recipes/configs
         (tmp_path / folder).symlink_to(ROOT / folder)
     cwd = os.getcwd()
@@ -69,7 +76,7 @@ def test_readme_examples_run(tmp_path, capsys):
                     continue
                 arguments = shlex.split(command)
                 assert arguments[0] == "signllm", f"README runs an unexpected command: {command}"
-                assert main(arguments[1:]) == 0, f"README command failed: {command}\n{capsys.readouterr().err}"
+                run_command(arguments, tmp_path)
                 ran += 1
     finally:
         os.chdir(cwd)
