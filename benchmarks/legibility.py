@@ -20,6 +20,7 @@ reader (the fingerspelling judge, `signllm train-letter-reader`) reads them back
     parallel+hand+strings    the same on the letter-string stream
     parallel+hand5       parallel decoding with the hand-shape loss weighted 5
     parallel+hand+strings+lr2x   parallel + hand + strings with twice the learning rate (1e-3)
+    parallel+hand+strings+lr4x   the same with four times the learning rate (2e-3)
 
 Columns: CER and WER of the test words and of the random strings (the reader's calibration on the references is
 printed above the table), DTW of the test words, and the motion ratios (generated / reference hand speed and
@@ -71,6 +72,10 @@ CONFIGURATIONS = {
     "parallel+hand+strings+lr2x": [
         *PARALLEL,
         *("--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.001"),
+    ],
+    "parallel+hand+strings+lr4x": [
+        *PARALLEL,
+        *("--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.002"),
     ],
 }
 
