@@ -57,3 +57,15 @@ def test_streams_are_seeded_and_come_in_language_runs(strings):
     rows = strings.evaluation_rows(2, seed=1)
     assert [r["text"] for r in rows] == [r["text"] for r in strings.evaluation_rows(2, seed=1)]
     assert len(rows) == 8 and {r["language"] for r in rows} == {"ase", "sgg", "tsm", "ukl"}
+
+
+def test_another_languages_faulty_clips_are_cut_without_warning_about_them(caplog):
+    # ASL's typical pose reads every language's clips for joints ASL never shows, GSS's cut O and F among them:
+    # an ASL user hears nothing about GSS, a GSS user does.
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="signllm_hf.data.corpora.fingerspelling")
+    LetterStrings(languages=["ase"], fps=25.0)
+    assert [r.getMessage() for r in caplog.records] == []
+    LetterStrings(languages=["gss"], fps=25.0)
+    assert sum("signs in one clip" in r.getMessage() for r in caplog.records) == 2

@@ -314,7 +314,9 @@ class _LetterClips:
     fps: float
     clips: dict[tuple, PoseClip] = field(default_factory=dict)
 
-    def get(self, unit: LexiconUnit) -> PoseClip:
+    def get(self, unit: LexiconUnit, warn: bool = True) -> PoseClip:
+        """The letter clip of ``unit``, trimmed and in our units (cached). ``warn=False``: say nothing about a clip
+        that had to be cut (another language's clips, read only for their typical joint positions)."""
         key = (unit.path, unit.start_ms, unit.end_ms)
         if key not in self.clips:
             clip = _segment(read_pose_file(unit.path), unit)
@@ -323,7 +325,7 @@ class _LetterClips:
             if len(signs) > 1:
                 # Another recording's worth of signs after the letter: keep the letter, and take its units (neck,
                 # shoulder width) from its own frames, not from a file whose tracking may wander off later.
-                logger.warning(
+                (logger.warning if warn else logger.debug)(
                     "%s (index.csv line %d, %s %r): %d signs in one clip (frames %s of %d); keeping the first, "
                     "frames %d-%d",
                     unit.path,
@@ -357,7 +359,8 @@ class _LetterClips:
         """
         typical, seen = _typical_pose([self.get(u) for vs in self.lexicon.units[language].values() for u in vs])
         if not seen.all():
-            every = [self.get(u) for table in self.lexicon.units.values() for vs in table.values() for u in vs]
+            lexicon = self.lexicon.units.values()  # every language's clips: their faults are not this language's
+            every = [self.get(u, warn=False) for table in lexicon for vs in table.values() for u in vs]
             fallback, fallback_seen = _typical_pose(every)
             use = ~seen & fallback_seen
             typical[use], seen = fallback[use], seen | use
