@@ -4,6 +4,7 @@
     python benchmarks/generation.py --threads 2 --lengths 100 200
     python benchmarks/generation.py --memory        # peak memory against max_frames, about 2.5 minutes
     python benchmarks/generation.py --first-frame   # streaming: time to the first frame, about 30 seconds
+    python benchmarks/generation.py --model /tmp/qs/signer --corpus /tmp/qs/corpus   # float16 on a trained model
 
 ``--memory`` generates each length in a fresh process (Base, batch 1, float32) and reads its peak resident memory
 (``ru_maxrss``) before and after ``generate``: what generation adds should grow linearly with the frames (the KV cache
@@ -18,7 +19,14 @@ float32). float16 halves the bytes and PyTorch's CPU float16 matrix-vector kerne
 ``dtype=torch.float16`` generates about twice as fast on a CPU (attention stays in float32 there; see
 ``SignLLMAttention``) for one text at a time. For batches of texts (matrix-matrix products) bfloat16 is the fast one
 on a CPU with AVX-512 BF16, and float16 falls behind float32. The "max abs diff" column is the largest difference
-from the float32 frames (normalised units) over the whole clip, feedback included.
+from the float32 frames (normalised units) over the whole clip, feedback included; on these random weights it only
+shows the arithmetic works.
+
+``--model DIR --corpus DIR`` measures what float16 costs a trained model (e.g. the quickstart's signer, or any
+``signllm train`` output): it generates every clip of the split (``--split``, default dev; ``--clips`` a seeded sample)
+in float32 and in float16, and reports DTW, DTW-MJE and the length error of each against the references, the clips
+whose length is the same in both, and the largest and mean absolute difference between the two dtypes' poses (in the
+data's coordinates, over the frames both generated). Nothing is timed there.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.provenance import header  # noqa: E402
 from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration  # noqa: E402
 
 
@@ -153,6 +162,56 @@ def first_frame_table(args: argparse.Namespace) -> None:
         )
 
 
+def float16_quality_table(args: argparse.Namespace) -> None:
+    """float16 against float32 on a trained model: the same clips generated in both, scored against the references."""
+    import numpy as np  # noqa: PLC0415
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
+    from signllm_hf.data.corpora import load_corpus, select_clips  # noqa: PLC0415
+    from signllm_hf.evaluation import generate_split  # noqa: PLC0415
+    from signllm_hf.metrics.dtw import dtw_scores  # noqa: PLC0415
+
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    models = {
+        name: SignLLMForPoseGeneration.from_pretrained(args.model, dtype=getattr(torch, name)).eval()
+        for name in ("float32", "float16")
+    }
+    config = models["float32"].config
+    rows = select_clips(load_corpus(args.corpus, args.split), config.languages, None, args.clips, name=args.split)
+    rows = [rows[i] for i in range(len(rows))]
+    references = [np.asarray(row["pose"]) for row in rows]
+    generated = {}
+    with torch.no_grad():
+        for name, model in models.items():
+            generated[name] = generate_split(model, tokenizer, rows, max_frames=args.max_frames)
+    poses32, poses16 = generated["float32"][0], generated["float16"][0]
+    same_length = sum(len(a) == len(b) for a, b in zip(poses32, poses16))
+    diffs = [np.abs(a[: min(len(a), len(b))] - b[: min(len(a), len(b))]) for a, b in zip(poses32, poses16)]
+    largest = max(float(d.max()) for d in diffs)
+    every = np.concatenate([d.reshape(-1) for d in diffs])
+    mean, p99 = float(every.mean()), float(np.quantile(every, 0.99))
+    print(
+        header(
+            f"Model {args.model} ({models['float32'].paper_name()}, d_model {config.d_model}, decoding "
+            f"{config.decoding}), corpus {args.corpus}, split {args.split}, {len(rows)} clips, "
+            "batch 16, nothing timed."
+        )
+    )
+    print("| dtype | DTW | DTW-MJE | length error | frames generated |")
+    print("|---|---|---|---|---|")
+    for name, (poses, counters) in generated.items():
+        scores = dtw_scores(references, poses, counters)
+        print(
+            f"| {name} | {scores['dtw']:.4f} | {scores['dtw_mje']:.5f} | {scores['length_error']:.4f} | "
+            f"{sum(len(p) for p in poses)} |"
+        )
+    print(
+        f"\nfloat16 vs float32: {same_length} of {len(rows)} clips the same length; over the frames both generated, "
+        f"largest absolute difference {largest:.4f}, 99th percentile {p99:.5f}, mean {mean:.5f} (the data's "
+        "coordinates: shoulder widths)."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="base")
@@ -164,9 +223,19 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="peak memory against max_frames instead of speed")
     parser.add_argument("--first-frame", action="store_true", help="streaming: time to the first frame")
     parser.add_argument("--memory-point", type=int, help=argparse.SUPPRESS)  # one --memory length, in its process
+    parser.add_argument("--model", help="a trained model folder: float16 against float32 on --corpus, untimed")
+    parser.add_argument("--corpus", help="with --model: the corpus folder to generate from")
+    parser.add_argument("--split", default="dev", help="with --model: the split")
+    parser.add_argument("--clips", type=int, help="with --model: a seeded sample of this many clips (default all)")
+    parser.add_argument("--max-frames", type=int, help="with --model: the generation cap (default the model's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.model:
+        if not args.corpus:
+            parser.error("--model needs --corpus")
+        float16_quality_table(args)
+        return
     if args.memory_point:
         print(json.dumps(memory_point(args.preset, args.memory_point)))
         return
@@ -184,8 +253,11 @@ def main() -> None:
     for each in models.values():
         timed_generate(each, 10, True, 1)  # warm-up
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), preset {args.preset}, batch 1\n")
-    print("| frames | dtype | cache | seconds | frames/s | x real time (25 fps) | ms / frame | max abs diff |")
+    print(header(f"Preset {args.preset}, random weights, best of {args.repeats} after a warm-up."))
+    print(
+        "| frames | dtype | cache | seconds | frames/s | x real time (25 fps) | ms / frame | "
+        "max abs diff (random weights) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for frames in args.lengths:
         reference = None

@@ -287,8 +287,8 @@ def solve_adam(
     elementwise and each clip stops on its own, so a clip's result does not depend on its batch-mates.
 
     Why stop early: the reference objective's bone-length prior is not divided by the clip's size as the
-    reprojection term is, so driving the objective all the way down shrinks the hands (to 0.78 of their true length
-    on the synthetic benchmark) and moves joints off their 2D evidence, while the 3D error stays flat. At 1% per
+    reprojection term is, so driving the objective all the way down shrinks the hands (benchmarks/lifting.py's row
+    without the stopping rule) and moves joints off their 2D evidence, while the 3D error stays flat. At 1% per
     10 steps (about 60-80 steps) the objective is already well below the reference's 1000-step value on every clip,
     with the reference's 2D fidelity (benchmarks/lifting.py)."""
     started = time.perf_counter()

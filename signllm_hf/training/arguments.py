@@ -168,7 +168,7 @@ class ModelArguments:
     dropout: float = field(default=0.1, metadata={"help": "Dropout."})
     max_frames: int = field(default=400, metadata={"help": "Generation cap; longer training clips are dropped."})
     future_prediction: int = field(
-        default=3, metadata={"help": "Predict this many further frames (PT); 3 won the ablation (README, Training)."}
+        default=3, metadata={"help": "Also predict this many further frames (PT), in training only."}
     )
     model_gaussian_noise: float = field(default=0.0, metadata={"help": "Decoder input noise of the model (PT)."})
     decoder_input: str = field(
