@@ -335,10 +335,11 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     with distributed_run():
         arguments = parse_arguments(argv)
-        training_args = next(group for group in arguments if isinstance(group, SignLLMTrainingArguments))
+        training_args = next((group for group in arguments if isinstance(group, SignLLMTrainingArguments)), None)
         # No progress bars (no terminal, --disable_tqdm): a line per log, also under a --train_seconds budget.
-        metrics = train(*arguments, progress=not training_args.disable_tqdm)
-    if "model" in metrics:  # the main process: one line saying what it saved where
+        bars = {} if training_args is None else {"progress": not training_args.disable_tqdm}
+        metrics = train(*arguments, **bars)
+    if "model" in metrics and training_args is not None:  # the main process: one line saying what it saved where
         print(f"saved {metrics['model']} ({metrics['steps']} steps) to {training_args.output_dir}", flush=True)
     return metrics
 
