@@ -78,7 +78,13 @@ def test_shipped_configs_parse():
         assert (model.decoder_input, model.future_prediction, model.counter_loss_weight) == ("frame", 3, 10.0)
         assert (training.loss_mode, training.plc) == ("mse", False)
     data, model, training = parsed("fingerspelling_cpu.yaml")  # the hour-long legible-spelling recipe
-    assert (model.alignment, model.hand_loss_weight, training.train_seconds) == ("duration", 1.0, 3300)
+    assert (model.alignment, model.decoding, model.decoder_input, model.hand_loss_weight) == (
+        "duration",
+        "parallel",
+        "position",
+        1.0,
+    )
+    assert data.letter_strings and training.learning_rate == 1e-3 and training.train_seconds == 2700
     assert training.max_steps > 0 and training.eval_strategy == "no"
 
 
