@@ -38,7 +38,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -141,9 +140,8 @@ def sign_streaming(signer, text: str, language: str | None = None, every: int = 
     frames are decoded, and a last one (``done``) with the clip cut to its final length. A model that writes its clip
     in one pass (``decoding="parallel"``, or a language model with pose tokens) yields once, done.
 
-    Generation runs in a thread with a ``PoseIteratorStreamer`` rather than through ``model.stream``: the final
-    lengths (a clip that the counter rule ends at an earlier peak streamed a few frames past its end) and the
-    generated clip come back with ``generate``'s output."""
+    The final length comes from the streamer once generation ends: a clip that the counter rule ends at an earlier
+    peak streamed a few frames past its end, which the last update keeps in ``streamed`` for the viewer."""
     if every < 1:
         raise ValueError(f"`every` must be >= 1, got {every}")
     started = time.perf_counter()
@@ -153,32 +151,17 @@ def sign_streaming(signer, text: str, language: str | None = None, every: int = 
         return
     inputs = signer.preprocess(text, language=language)  # tokenised; a Prompt2LangGloss model's LangGloss first
     model, fps, run = signer.model, float(signer.model.config.fps), os.urandom(4).hex()
-    streamer, output = PoseIteratorStreamer(), {}
-
-    def generate():
-        try:
-            output["generated"] = model.generate(
-                inputs["input_ids"].to(model.device),
-                inputs["attention_mask"].to(model.device),
-                language=inputs["language"],
-                streamer=streamer,
-            )
-        except BaseException as error:  # handed to the loop below, which would otherwise wait forever
-            streamer.fail(error)
-
-    worker = threading.Thread(target=generate, daemon=True)
-    worker.start()
+    streamer = PoseIteratorStreamer()
+    ids, mask = inputs["input_ids"].to(model.device), inputs["attention_mask"].to(model.device)
     frames, shown, first = [], 0, None
-    for chunk in streamer:  # a batch of one: chunk.poses (1, n, 50, 3)
+    for chunk in model.stream(ids, mask, language=inputs["language"], streamer=streamer):  # chunk.poses (1, n, 50, 3)
         first = first if first is not None else time.perf_counter() - started
         frames.extend(chunk.poses[0].float().numpy())
         if len(frames) - shown >= every:
             shown = len(frames)
             yield Signing(text, inputs["language"], fps, np.stack(frames), False, inputs.get("langgloss"), run, first)
-    worker.join()
-    generated = output["generated"]
-    pose = generated.poses[0, : int(generated.lengths[0])].float().numpy().astype(np.float32)  # (T, 50, 3)
-    streamed = np.stack(frames) if frames else pose
+    streamed = np.stack(frames).astype(np.float32)  # (T', 50, 3)
+    pose = streamed[: int(streamer.lengths[0])]
     yield Signing(text, inputs["language"], fps, pose, True, inputs.get("langgloss"), run, first, streamed)
 
 

@@ -943,14 +943,24 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             streamer.end(lengths)
         return SignLLMGenerationOutput(poses.view(batch, longest, -1, 3), lengths, counters, frames)
 
-    def stream(self, input_ids, attention_mask=None, language=None, max_frames=None, timeout: float | None = None):
+    def stream(
+        self,
+        input_ids,
+        attention_mask=None,
+        language=None,
+        max_frames=None,
+        timeout: float | None = None,
+        streamer: PoseIteratorStreamer | None = None,
+    ):
         """Generate as [`generate`] does, yielding the frames as they are decoded: [`~signllm_hf.streaming.PoseChunk`]s
         (``poses`` ``(b, n, 50, 3)`` in data coordinates for batch rows ``rows``; one frame per step, or the whole
         clip at once with ``decoding="parallel"``). Generation runs in a background thread; an error in it is
-        raised here. See ``benchmarks/generation.py --first-frame`` for the time to the first frame."""
+        raised here. Pass your own ``streamer`` to read the clips' final lengths (``streamer.lengths``) once the
+        iteration is over: the ``"counter"`` stop rule may end a clip at an earlier peak, after a few more frames
+        were streamed. See ``benchmarks/generation.py --first-frame`` for the time to the first frame."""
         import threading  # noqa: PLC0415 - only streaming needs a thread
 
-        streamer = PoseIteratorStreamer(timeout=timeout)
+        streamer = streamer if streamer is not None else PoseIteratorStreamer(timeout=timeout)
 
         def run():
             try:

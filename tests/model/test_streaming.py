@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from signllm_hf import SignLLMConfig, SignLLMForPoseGeneration
-from signllm_hf.streaming import PoseStreamer
+from signllm_hf.streaming import PoseIteratorStreamer, PoseStreamer
 
 TINY = {"vocab_size": 20, "d_model": 16, "ffn_dim": 32, "attention_heads": 2, "encoder_layers": 1, "decoder_layers": 1}
 STATS = {"pose_mean": [0.5] * 150, "pose_std": [2.0] * 150}  # streamed frames are in the data's coordinates
@@ -35,7 +35,9 @@ def test_streamed_frames_are_the_generated_frames(decoding):
     expected = model.generate(ids, mask, language=languages)
     if decoding == "parallel":
         assert len(set(expected.lengths.tolist())) > 1
-    chunks = list(model.stream(ids, mask, language=languages))
+    streamer = PoseIteratorStreamer()
+    chunks = list(model.stream(ids, mask, language=languages, streamer=streamer))
+    assert streamer.lengths.tolist() == expected.lengths.tolist()  # the final lengths, for the caller to cut
     if decoding == "parallel":  # one chunk per language group, each with its rows' whole clips
         assert sorted(len(chunk.rows) for chunk in chunks) == [1, 2]
     else:  # one frame per step
