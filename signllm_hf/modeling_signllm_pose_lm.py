@@ -50,6 +50,7 @@ from pathlib import Path
 import torch
 from transformers import AddedToken, GenerationConfig, LogitsProcessor, LogitsProcessorList
 
+from .data.collator import pad_poses
 from .data.languages import canonical_language
 
 POSE_START = "<pose_start>"
@@ -527,14 +528,8 @@ class PoseTokenizerAdapter:
 
 def encode_pose_codes(pose_tokenizer, poses: list) -> list[list[int]]:
     """Poses ((T, 50, 3) or (T, 150) arrays or tensors) -> one list of codes each."""
-    adapter = PoseTokenizerAdapter.wrap(pose_tokenizer)
-    frames = [torch.as_tensor(pose, dtype=torch.float32).reshape(len(pose), -1) for pose in poses]
-    longest = max(len(f) for f in frames)
-    batch = torch.zeros(len(frames), longest, frames[0].shape[1])  # (B, T, 150)
-    mask = torch.zeros(len(frames), longest, dtype=torch.bool)
-    for row, f in enumerate(frames):
-        batch[row, : len(f)], mask[row, : len(f)] = f, True
-    ids, id_mask = adapter.encode(batch, mask)
+    batch, mask = pad_poses(poses)
+    ids, id_mask = PoseTokenizerAdapter.wrap(pose_tokenizer).encode(batch, mask)
     return [row[keep.bool()].tolist() for row, keep in zip(ids.cpu(), id_mask.cpu())]
 
 

@@ -19,6 +19,7 @@ from transformers import Pipeline
 
 from . import modeling_signllm_pose_lm as pose_lm
 from . import modeling_signllm_pose_projector as projection
+from .data.collator import pad_poses
 
 
 class PoseToTextPipeline(Pipeline):
@@ -89,8 +90,7 @@ class PoseToTextPipeline(Pipeline):
         mask = inputs["frame_mask"].bool()
         clips = [poses[keep] for poses, keep in zip(inputs["poses"], mask)]  # padding may be on either side
         if self.features:
-            poses = torch.nn.utils.rnn.pad_sequence(clips, batch_first=True)  # (B, T, 150), padded on the right
-            frame_mask = torch.nn.utils.rnn.pad_sequence([torch.ones(len(c), dtype=torch.bool) for c in clips], True)
+            poses, frame_mask = pad_poses(clips)  # (B, T, 150), padded on the right
             texts = projection.generate_text_from_features(
                 self.model, self.tokenizer, self.projector, poses, frame_mask, languages, max_new_tokens, num_beams
             )

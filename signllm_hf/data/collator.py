@@ -124,6 +124,20 @@ class SignLLMDataCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
+def pad_poses(clips: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clips of any length (``(T, J, 3)`` or ``(T, J * 3)`` arrays or tensors) -> ``(poses (B, T_max, J * 3) float32,
+    zero after each clip, frame_mask (B, T_max) bool)``.
+
+    >>> poses, mask = pad_poses([np.ones((2, 50, 3)), np.ones((3, 150))])
+    >>> tuple(poses.shape), mask.tolist(), float(poses[0, 2].abs().sum())
+    ((2, 3, 150), [[True, True, False], [True, True, True]], 0.0)
+    """
+    frames = [torch.as_tensor(clip, dtype=torch.float32).reshape(len(clip), -1) for clip in clips]
+    poses = torch.nn.utils.rnn.pad_sequence(frames, batch_first=True)
+    lengths = torch.tensor([len(f) for f in frames], device=poses.device)
+    return poses, torch.arange(poses.shape[1], device=poses.device)[None] < lengths[:, None]
+
+
 def token_durations(offsets: torch.Tensor, char_durations: list, frames: list[int]) -> torch.Tensor:
     """Frames per token ``(B, L)`` from each text's frames per character and the tokens' character ``offsets``
     ``(B, L, 2)``. A character's frames go to the last token that covers it: a byte-level tokenizer's prefix-space

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.collator import pad_poses
 from ..data.corpora import load_corpus, select_clips
 from ..metrics.dtw import dtw_scores
 from ..metrics.translation_scores import translation_scores
@@ -109,11 +110,7 @@ def translate_rows(
         batch = rows[start : start + batch_size]
         languages = [row["language"] for row in batch]
         if projector is not None:
-            clips = [
-                torch.as_tensor(np.asarray(row["pose"], np.float32)).reshape(len(row["pose"]), -1) for row in batch
-            ]
-            poses = torch.nn.utils.rnn.pad_sequence(clips, batch_first=True)  # (B, T, 150)
-            mask = torch.nn.utils.rnn.pad_sequence([torch.ones(len(c), dtype=torch.bool) for c in clips], True)
+            poses, mask = pad_poses([row["pose"] for row in batch])  # (B, T, 150), (B, T)
             texts += generate_text_from_features(model, tokenizer, projector, poses, mask, languages, max_new_tokens)
         else:
             texts += generate_text_from_codes(

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.collator import pad_poses
 from ..data.skeleton import HANDS_BY_SIDE, shoulder_width
 from ..metrics.dtw import dtw_mje
 from ..modeling_signllm_pose_vq import SignLLMPoseVQ
@@ -47,12 +48,8 @@ def reconstruct(tokenizer: SignLLMPoseVQ, clips: list, batch_size: int = 32) -> 
     """Each clip (``(T, 50, 3)`` or ``(T, 150)``) encoded and decoded, ``(T, 50, 3)`` float32 in the data's units."""
     results = []
     for start in range(0, len(clips), batch_size):
-        chunk = [
-            torch.as_tensor(np.asarray(c, np.float32)).reshape(len(c), -1) for c in clips[start : start + batch_size]
-        ]
-        lengths = torch.tensor([len(c) for c in chunk])
-        padded = torch.nn.utils.rnn.pad_sequence(chunk, batch_first=True)
-        mask = torch.arange(padded.shape[1])[None] < lengths[:, None]
+        padded, mask = pad_poses(clips[start : start + batch_size])
+        lengths = mask.sum(dim=1)
         decoded = tokenizer.decode(*tokenizer.encode(padded, mask)).cpu()  # (B, T' * d, P)
         results += [
             decoded[row, :length].reshape(length, -1, 3).numpy() for row, length in enumerate(lengths.tolist())

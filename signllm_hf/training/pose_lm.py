@@ -58,6 +58,7 @@ import torch
 from torch import nn
 from transformers import TrainingArguments
 
+from ..data.collator import pad_poses
 from ..data.corpora import load_corpus, select_clips
 from ..evaluation.pose_lm import corpus_codes, pose_lm_report
 from ..modeling_signllm_pose_lm import (
@@ -263,11 +264,10 @@ class PoseFeatureCollator:
     the ``languages`` / ``texts`` lists (the projector's inputs are built in the model's forward)."""
 
     def __call__(self, rows: list[dict]) -> dict:
-        clips = [torch.as_tensor(np.asarray(r["pose"], np.float32)).reshape(len(r["pose"]), -1) for r in rows]
-        mask = [torch.ones(len(c), dtype=torch.bool) for c in clips]
+        poses, frame_mask = pad_poses([r["pose"] for r in rows])
         return {
-            "poses": nn.utils.rnn.pad_sequence(clips, batch_first=True),
-            "frame_mask": nn.utils.rnn.pad_sequence(mask, batch_first=True),
+            "poses": poses,
+            "frame_mask": frame_mask,
             "languages": [r["language"] for r in rows],
             "texts": [r["text"] for r in rows],
         }

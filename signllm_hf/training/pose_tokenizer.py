@@ -29,6 +29,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from transformers import TrainingArguments
 
 from ..configuration_signllm_pose_vq import SignLLMPoseVQConfig
+from ..data.collator import pad_poses
 from ..data.corpora import load_corpus, select_clips
 from ..evaluation.pose_tokenizer import pose_tokenizer_report
 from ..modeling_signllm_pose_vq import SignLLMPoseVQ, pose_features
@@ -67,10 +68,8 @@ class PoseWindowCollator:
     """Rows with ``poses`` (T, 150) -> ``poses`` (B, T_max, 150) zero-padded and ``frame_mask`` (B, T_max) bool."""
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
-        poses = [torch.as_tensor(row["poses"], dtype=torch.float32) for row in rows]
-        lengths = torch.tensor([len(p) for p in poses])
-        padded = torch.nn.utils.rnn.pad_sequence(poses, batch_first=True)
-        return {"poses": padded, "frame_mask": torch.arange(padded.shape[1])[None] < lengths[:, None]}
+        poses, frame_mask = pad_poses([row["poses"] for row in rows])
+        return {"poses": poses, "frame_mask": frame_mask}
 
 
 def feature_statistics(clips: list, hand_relative: bool) -> tuple[np.ndarray, np.ndarray]:
