@@ -5,17 +5,8 @@
 For every clip of the split (in the model's languages) the model generates poses from the clip's text; they are
 compared with the clip's poses by DTW (Progressive Transformers' form and DTW-MJE) and, with a back-translator,
 translated back to text and scored against the input text (BLEU-1..4, ROUGE-L, chrF, WER). The back-translation of
-the reference poses is scored too: it is the ceiling the back-translator allows.
-
-Example:
-    >>> from signllm_hf.evaluation import format_table
-    >>> print(format_table({"clips": 2, "dtw": 1.5, "dtw_mje": 0.2, "length_error": 0.1, "per_language": {}}))
-    | metric | generated |
-    |---|---|
-    | clips | 2 |
-    | dtw | 1.5000 |
-    | dtw_mje | 0.2000 |
-    | length_error | 0.1000 |
+the reference poses is scored too: it is the ceiling the back-translator allows. The tables printed are
+those of ``signllm_hf.evaluation.tables``.
 """
 
 from __future__ import annotations

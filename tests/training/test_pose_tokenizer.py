@@ -64,3 +64,26 @@ def test_report_reads_reconstructions_with_a_letter_reader():
     assert "letter CER, reconstructions" in format_pose_tokenizer_report(report)
     with pytest.raises(ValueError, match="reads \\['ase'\\], not \\['gsg'\\]"):
         pose_tokenizer_report(tokenizer, [{**rows[0], "language": "gsg"}], letter_reader=reader)
+
+
+def test_report_values_follow_the_reconstructions(monkeypatch):
+    """With reconstructions set by hand: every joint 0.1 off in x, y and z is a joint error of 0.1 * sqrt(3) (in
+    shoulder widths: divided by the clips' width); exact reconstructions read as the references do."""
+    import signllm_hf.evaluation.pose_tokenizer as report_module
+
+    torch.manual_seed(0)
+    tokenizer = SignLLMPoseVQ(SignLLMPoseVQConfig(hidden_size=16, code_dim=4, codebook_size=8, res_blocks=1))
+    reader = SignLLMLetterReader(SignLLMLetterReaderConfig(language_units={"ase": ["A", "B"]}, d_model=16)).eval()
+    rng = np.random.default_rng(0)
+    rows = [{"pose": rng.normal(size=(12, 50, 3)).astype("float32"), "language": "ase", "gloss": "A B"}]
+    rows[0]["pose"][:, 5, 0] = rows[0]["pose"][:, 2, 0] + 2.0  # shoulders 2 apart in x: a width of about 2
+    monkeypatch.setattr(report_module, "reconstruct", lambda _, clips, __: [c + 0.1 for c in clips])
+    shifted = pose_tokenizer_report(tokenizer, rows, letter_reader=reader)
+    width = np.linalg.norm(rows[0]["pose"][:, 5] - rows[0]["pose"][:, 2], axis=-1).mean()
+    assert shifted["joint_error"] == pytest.approx(0.1 * np.sqrt(3), rel=1e-5)
+    assert shifted["joint_error_shoulder_widths"] == pytest.approx(0.1 * np.sqrt(3) / width, rel=1e-3)
+    assert shifted["hand_shape_error"] == pytest.approx(0.0, abs=1e-6)  # the hands moved whole, their shapes kept
+    monkeypatch.setattr(report_module, "reconstruct", lambda _, clips, __: [c.copy() for c in clips])
+    exact = pose_tokenizer_report(tokenizer, rows, letter_reader=reader)
+    assert exact["joint_error"] == 0.0 and exact["dtw_mje"] == 0.0
+    assert exact["legibility"]["cer"] == exact["legibility_of_references"]["cer"]
