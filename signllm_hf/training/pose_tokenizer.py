@@ -5,9 +5,11 @@
 
 It learns from random windows of ``window`` frames cut from the corpus's train clips (a clip shorter than a window
 is taken whole), an endless seeded stream. The statistics the model normalises with are those of its input features
-on the train split. After training it is scored on the dev split (``signllm_hf.evaluation.pose_tokenizer``:
-reconstruction errors, DTW-MJE, codebook use and, with a letter reader, the CER of reconstructed references); the
-scores go to ``OUT_DIR/metrics.json``.
+on the train split. With a time budget the learning rate is constant, then decays to 0 over the budget's last fifth
+(the scaffold's schedule): the decay halves the reconstruction error of a 4-minute CPU run
+(benchmarks/results/pose_tokenizer.md). After training it is scored on the dev split
+(``signllm_hf.evaluation.pose_tokenizer``: reconstruction errors, DTW-MJE, codebook use and, with a letter reader,
+the CER of reconstructed references); the scores go to ``OUT_DIR/metrics.json``.
 
 Example:
     >>> import numpy as np

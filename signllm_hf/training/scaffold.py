@@ -109,8 +109,10 @@ def code_arguments(
     """``arguments_class`` (a `TrainingArguments`) for a model trained from code: ``max_steps`` (or ``seconds``,
     whichever comes first), a short warm-up, no checkpoints, no integrations, the CPU when there is no GPU.
 
-    With a time budget the learning rate stays constant after the warm-up (a linear decay to ``max_steps`` would
-    never get there); the Trainer's progress bar gives way to the budget's.
+    The learning rate warms up, then decays linearly to 0: over all of ``max_steps``, or, with a time budget, over
+    its last fifth after a constant stretch (``warmup_stable_decay``, which ``StopAfter`` stretches over the clock; a
+    decay over the whole of a short budget leaves the model undertrained, none leaves it imprecise). With a budget the
+    Trainer's progress bar gives way to the budget's.
     """
     defaults = {
         "output_dir": str(output_dir),
@@ -118,7 +120,8 @@ def code_arguments(
         "per_device_train_batch_size": batch_size,
         "learning_rate": learning_rate,
         "warmup_steps": min(100, max(1, max_steps // 20)),
-        "lr_scheduler_type": "constant_with_warmup" if seconds else "linear",
+        "lr_scheduler_type": "warmup_stable_decay" if seconds else "linear",
+        "lr_scheduler_kwargs": {"num_decay_steps": max(max_steps // 5, 1), "decay_type": "linear"} if seconds else {},
         "logging_steps": max(max_steps // 20, 1),
         "save_strategy": "no",
         "report_to": [],
@@ -126,6 +129,8 @@ def code_arguments(
         "seed": seed,
         "use_cpu": not torch.cuda.is_available() if use_cpu is None else use_cpu,
     }
+    if "lr_scheduler_type" in settings:  # another schedule: the default's arguments are not its own
+        defaults["lr_scheduler_kwargs"] = {}
     return arguments_class(**(defaults | settings))
 
 
