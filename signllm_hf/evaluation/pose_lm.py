@@ -14,10 +14,10 @@ clips' ids and poses: a second run on the same corpus does not encode again.
 Example:
     >>> from signllm_hf.evaluation.pose_lm import format_pose_lm_report
     >>> print(format_pose_lm_report({"pose_to_text": {"bleu1": 50.0, "bleu4": 10.0, "rouge_l": 40.0, "cider": 1.2,
-    ...     "wer": 0.5, "substitutions": 0.3, "insertions": 0.1, "deletions": 0.1, "clips": 4}}))
-    | direction | clips | bleu1 | bleu4 | rouge_l | cider | wer | substitutions | insertions | deletions |
-    |---|---|---|---|---|---|---|---|---|---|
-    | pose_to_text | 4 | 50.00 | 10.00 | 40.00 | 1.20 | 0.50 | 0.30 | 0.10 | 0.10 |
+    ...     "wer": 0.5, "substitutions": 0.3, "insertions": 0.1, "deletions": 0.1, "cer": 0.25, "clips": 4}}))
+    | direction | clips | bleu1 | bleu4 | rouge_l | cider | wer | substitutions | insertions | deletions | cer |
+    |---|---|---|---|---|---|---|---|---|---|---|
+    | pose_to_text | 4 | 50.00 | 10.00 | 40.00 | 1.20 | 0.50 | 0.30 | 0.10 | 0.10 | 0.25 |
 """
 
 from __future__ import annotations
@@ -215,8 +215,10 @@ def format_pose_lm_report(result: dict) -> str:
         if direction not in result:
             continue
         scores = result[direction]
-        names = list(columns) + (["cer"] if "legibility" in scores else [])
-        values = [scores[name] for name in columns] + ([scores["legibility"]["cer"]] if "legibility" in scores else [])
+        values = [scores[name] for name in columns]
+        if "cer" in scores or "legibility" in scores:  # letters: of the translations, or read from the signing
+            values.append(scores["cer"] if "cer" in scores else scores["legibility"]["cer"])
+        names = list(columns) + ["cer"] * (len(values) > len(columns))
         tables.append(
             "\n".join(
                 [

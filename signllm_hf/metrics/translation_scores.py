@@ -4,7 +4,9 @@ substitutions, insertions and deletions apart.
 CIDEr is pycocoevalcap's (``Cider``: CIDEr-D, n-grams 1-4, Gaussian length penalty sigma 6, scores x 10), on
 lowercased, whitespace-split text (the COCO PTB tokenizer needs Java). Its idf comes from the references scored
 together, so it is a corpus score: a single pair scores 0. WER counts come from jiwer's alignment; each rate is the
-count divided by the number of reference words (so ``wer = substitutions + insertions + deletions``).
+count divided by the number of reference words (so ``wer = substitutions + insertions + deletions``). CER is jiwer's
+character error rate on lowercased text: for fingerspelled words, whose every word is new, it shows how many letters
+a translation gets right where word scores are all 0.
 
 Example:
     >>> from signllm_hf.metrics.translation_scores import cider, word_errors
@@ -60,13 +62,15 @@ def word_errors(predictions: list[str], references: list[str]) -> dict[str, floa
 
 
 def translation_scores(predictions: list[str], references: list[str]) -> dict[str, float]:
-    """BLEU@1, BLEU@4, ROUGE-L (percent, from ``text_scores``), CIDEr, and WER with S/I/D rates."""
+    """BLEU@1, BLEU@4, ROUGE-L (percent, from ``text_scores``), CIDEr, WER with S/I/D rates, and CER."""
     base = text_scores(predictions, references)
     errors = word_errors(predictions, references)
+    letters = jiwer.cer([r.strip().lower() or "<empty>" for r in references], [p.strip().lower() for p in predictions])
     return {
         "bleu1": base["bleu1"],
         "bleu4": base["bleu4"],
         "rouge_l": base["rouge_l"],
         "cider": cider(predictions, references),
         **{k: errors[k] for k in ("wer", "substitutions", "insertions", "deletions")},
+        "cer": round(float(letters), 4),
     }

@@ -37,7 +37,9 @@ def test_word_errors_by_hand():
 def test_translation_scores_and_the_evaluate_module():
     predictions, references = ["hello world", "good night"], ["hello world", "good morning"]
     scores = translation_scores(predictions, references)
-    assert set(scores) == {"bleu1", "bleu4", "rouge_l", "cider", "wer", "substitutions", "insertions", "deletions"}
+    words = {"wer", "substitutions", "insertions", "deletions"}
+    assert set(scores) == {"bleu1", "bleu4", "rouge_l", "cider", "cer"} | words
+    assert scores["cer"] == pytest.approx(round(6 / 23, 4))  # "night" for "morning": 6 edits of the 23 characters
     assert scores["bleu1"] == pytest.approx(75.0) and scores["rouge_l"] == pytest.approx(75.0)
     assert scores["wer"] == 0.25 and scores["substitutions"] == 0.25
     # "good night" vs "good morning": unigram cosine 1/2 (idf log 2 each), no bigram: 1.25; first pair 5.0
