@@ -86,6 +86,9 @@ def test_shipped_configs_parse():
     )
     assert data.letter_strings and training.learning_rate == 1e-3 and training.train_seconds == 2700
     assert training.max_steps > 0 and training.eval_strategy == "no"
+    # Constant, then a decay over the last fifth of the run (of the time budget, which ends it: StopAfter).
+    assert training.lr_scheduler_type == "warmup_stable_decay"
+    assert training.lr_scheduler_kwargs["num_decay_steps"] == training.max_steps // 5
 
 
 def test_evaluation_languages_follow_the_training_split(corpus, caplog):
