@@ -158,6 +158,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(*parts) -> None:
+    """``print`` in the main process only: under ``accelerate launch`` (or torchrun) every process runs the command,
+    and the run's report should appear once (the launchers set ``RANK``)."""
+    if os.environ.get("RANK", "0") == "0":
+        print(*parts)
+
+
 def run_train_letter_reader(args: argparse.Namespace) -> int:
     from .training.letter_reader import train_letter_reader  # noqa: PLC0415
 
@@ -174,10 +181,10 @@ def run_train_letter_reader(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
     )
-    print(f"wrote {args.output_dir} ({metrics['steps']} steps)")
+    _say(f"wrote {args.output_dir} ({metrics['steps']} steps)")
     if "calibration" in metrics:
         calibration = metrics["calibration"]
-        print(
+        _say(
             f"calibration on {args.corpus} (dev, CER): references {calibration['references']:.3f} (goal <= 0.05), "
             f"still pose {calibration['still_pose']:.3f} and another word's clip {calibration['another_word']:.3f} "
             "(goal >= 0.9)"
@@ -208,9 +215,9 @@ def run_train_pose_tokenizer(args: argparse.Namespace) -> int:
         quantizer=args.quantizer,
         codebooks=args.codebooks,
     )
-    print(f"wrote {args.output_dir} ({metrics['steps']} steps)")
+    _say(f"wrote {args.output_dir} ({metrics['steps']} steps)")
     if "dev" in metrics:
-        print(f"reconstruction of {args.corpus} (dev):\n{format_pose_tokenizer_report(metrics['dev'])}")
+        _say(f"reconstruction of {args.corpus} (dev):\n{format_pose_tokenizer_report(metrics['dev'])}")
     return 0
 
 
@@ -244,9 +251,9 @@ def run_train_pose_lm(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     trained = f"{metrics['trainable_parameters']:,} of {metrics['parameters']:,} parameters trained"
-    print(f"wrote {args.output_dir} ({metrics['steps']} steps, {trained})")
+    _say(f"wrote {args.output_dir} ({metrics['steps']} steps, {trained})")
     if args.eval_split in metrics:
-        print(f"scores on {args.corpus} ({args.eval_split}):\n{format_pose_lm_report(metrics[args.eval_split])}")
+        _say(f"scores on {args.corpus} ({args.eval_split}):\n{format_pose_lm_report(metrics[args.eval_split])}")
     return 0
 
 
@@ -284,12 +291,13 @@ def run_train_back_translator(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate,
         d_model=args.d_model,
         layers=args.layers,
+        vocab_size=args.vocab_size,
         progress=not args.quiet,
     )
     scores = ", ".join(
         f"{k} {100 * v if k.endswith('wer') else v:.2f}" for k, v in metrics.items() if k != "steps"
     )  # BLEU, ROUGE-L, chrF are percentages: WER (a rate) is printed as one too
-    print(f"wrote {args.output_dir}: {scores} (scores in %)")
+    _say(f"wrote {args.output_dir}: {scores} (scores in %)")
     return 0
 
 
@@ -474,6 +482,7 @@ def make_parser() -> argparse.ArgumentParser:
     back.add_argument("--languages", help="comma-separated languages (default: all)")
     _add_judge_training_options(back, max_steps=3000, batch_size=16, learning_rate=5e-4, d_model=256)
     back.add_argument("--layers", type=int, default=3)
+    back.add_argument("--vocab-size", type=int, default=4000, help="its text tokenizer's (260: letters only)")
     back.set_defaults(func=run_train_back_translator)
 
     reader = commands.add_parser(

@@ -1,6 +1,10 @@
 """Training a language model with pose tokens: strategies, LoRA, the staged alignment, overfitting, the CLI."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +32,7 @@ from signllm_hf.training.pose_lm import (
 from signllm_hf.training.scaffold import code_arguments, train_model
 from tests.model.pose_lm_helpers import pose_tokenizer
 
+ROOT = Path(__file__).resolve().parents[2]
 DATA = [("hello world", "ase", [3, 1, 4, 1, 5]), ("good night", "gsg", [9, 2, 6])]
 TINY = {"d_model": 32, "layers": 1, "heads": 2, "vocab_size": 300, "batch_size": 4, "progress": False}
 
@@ -212,3 +217,31 @@ def test_cli_trains_with_the_real_pose_tokenizer_and_translates(corpus, tmp_path
     assert "scores on" in printed and "| pose_to_text | 2 |" in printed
     assert main(["translate", str(out)]) == 2
     assert "pass .pose files" in capsys.readouterr().err
+
+
+def test_two_processes_train_a_pose_lm_through_the_accelerate_recipe(corpus, tmp_path):
+    """`accelerate launch recipes/signllm_command.py train-pose-lm ...` on two CPU processes: one report, a folder."""
+    from signllm_hf import SignLLMPoseVQ, SignLLMPoseVQConfig  # noqa: PLC0415
+    from signllm_hf.training.pose_tokenizer import feature_statistics  # noqa: PLC0415
+
+    data, _ = corpus  # the stand-in tokenizer is registered in this process only: a real (untrained) one instead
+    clips = [clip(codes) for _, _, codes in DATA]
+    config = SignLLMPoseVQConfig(codebook_size=16, hidden_size=16, code_dim=8, res_blocks=1, downsample=2)
+    config.with_data_statistics(*feature_statistics(clips, config.hand_relative))
+    vq = tmp_path / "vq"
+    SignLLMPoseVQ(config).save_pretrained(str(vq))
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+        str(ROOT / "recipes" / "accelerate" / "cpu_ddp.yaml"), str(ROOT / "recipes" / "signllm_command.py"),
+        "train-pose-lm", str(tmp_path / "lm"), "--pose-tokenizer", str(vq), "--corpus", str(data),
+        "--lm", "t5-tiny", "--d-model", "32", "--layers", "1", "--heads", "2", "--vocab-size", "300",
+        "--batch-size", "4", "--max-steps", "4", "--eval-clips", "2", "--quiet",
+    ]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT), SIGNLLM_CACHE=str(tmp_path / "cache"))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("wrote ") == 1, result.stdout  # the main process reports; the other one is quiet
+    metrics = json.loads((tmp_path / "lm" / "metrics.json").read_text())
+    assert metrics["steps"] == 4 and set(metrics["dev"]) == {"pose_to_text", "text_to_pose"}
+    reader = pipeline("pose-to-text", model=str(tmp_path / "lm"))
+    assert isinstance(reader({"pose": clip(DATA[0][2]), "language": "ase"})["text"], str)
