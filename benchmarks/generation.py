@@ -4,6 +4,7 @@
     python benchmarks/generation.py --threads 2 --lengths 100 200
     python benchmarks/generation.py --memory        # peak memory against max_frames, about 2.5 minutes
     python benchmarks/generation.py --first-frame   # streaming: time to the first frame, about 30 seconds
+    python benchmarks/generation.py --pipeline-batch   # pipeline("text-to-pose"): batch_size 1 vs 16, about 1 minute
     python benchmarks/generation.py --model /tmp/qs/signer --corpus /tmp/qs/corpus   # float16 on a trained model
 
 ``--memory`` generates each length in a fresh process (Base, batch 1, float32) and reads its peak resident memory
@@ -162,6 +163,41 @@ def first_frame_table(args: argparse.Namespace) -> None:
         )
 
 
+def pipeline_batch_table(args: argparse.Namespace) -> None:
+    """``pipeline("text-to-pose")`` on 48 texts, one at a time (the default) and in batches: the pipeline's
+    ``batch_size`` (median of ``--repeats`` interleaved rounds after a warm-up; every clip has exactly the frames of
+    ``--lengths``, default 60)."""
+    import tempfile  # noqa: PLC0415
+
+    from transformers import pipeline  # noqa: PLC0415
+
+    from signllm_hf.tokenization_signllm import train_text_tokenizer  # noqa: PLC0415
+
+    frames = max(args.lengths or [60])
+    words = "the sky is blue thank you good morning where is the train station my name is".split()
+    texts = [" ".join(words[i % len(words) : i % len(words) + 3 + i % 5]) for i in range(48)]
+    with tempfile.TemporaryDirectory() as folder:
+        never_stopping_model(args.preset, frames).save_pretrained(folder)
+        train_text_tokenizer(texts, vocab_size=300).save_pretrained(folder)
+        signer = pipeline("text-to-pose", model=folder, device="cpu")
+        sizes = sorted({1, *args.batches})
+        times = {size: [] for size in sizes}
+        for round_ in range(args.repeats + 1):  # the first round warms up
+            for size in sizes:
+                started = time.perf_counter()
+                results = signer(texts, language="ase", batch_size=size)
+                if round_:
+                    times[size].append(time.perf_counter() - started)
+                assert [len(r["pose"]) for r in results] == [frames] * len(texts)
+    print(header(f"Preset {args.preset}, random weights, {len(texts)} texts of 3-7 words, {frames} frames each."))
+    print("| batch_size | seconds (median) | texts/s | speed-up over batch_size 1 |")
+    print("|---|---|---|---|")
+    one = sorted(times[1])[len(times[1]) // 2]
+    for size in sizes:
+        median = sorted(times[size])[len(times[size]) // 2]
+        print(f"| {size} | {median:.2f} | {len(texts) / median:.1f} | {one / median:.1f}x |")
+
+
 def float16_quality_table(args: argparse.Namespace) -> None:
     """float16 against float32 on a trained model: the same clips generated in both, scored against the references."""
     import numpy as np  # noqa: PLC0415
@@ -222,6 +258,7 @@ def main() -> None:
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float16", "bfloat16"])
     parser.add_argument("--memory", action="store_true", help="peak memory against max_frames instead of speed")
     parser.add_argument("--first-frame", action="store_true", help="streaming: time to the first frame")
+    parser.add_argument("--pipeline-batch", action="store_true", help="the pipeline's batch_size: 1 against --batches")
     parser.add_argument("--memory-point", type=int, help=argparse.SUPPRESS)  # one --memory length, in its process
     parser.add_argument("--model", help="a trained model folder: float16 against float32 on --corpus, untimed")
     parser.add_argument("--corpus", help="with --model: the corpus folder to generate from")
@@ -241,6 +278,9 @@ def main() -> None:
         return
     if args.first_frame:
         first_frame_table(args)
+        return
+    if args.pipeline_batch:
+        pipeline_batch_table(args)
         return
     if args.memory:
         args.lengths = args.lengths or [500, 1000, 2000, 4000, 8000]

@@ -20,7 +20,8 @@ A language model with pose tokens (``signllm_hf.modeling_signllm_pose_lm``, save
 into frames, and ``counter`` is ``(t + 1) / T``.
 
 Many texts: pass a list and ``batch_size``. The default signs one text at a time; ``batch_size=16`` is several times
-faster (48 texts, a Base model, 60 frames each, one CPU core: 5.9 s at the default, 1.1 s with 16):
+faster (48 texts, a Base model, 60 frames each, one CPU core: 10.1 s at the default, 1.5 s with 16;
+``python benchmarks/generation.py --pipeline-batch``, ``benchmarks/results/pipeline_batch.md``):
 
     >>> results = signer(["hello", "the sky is blue", "thank you"], language="ASL", batch_size=16)  # doctest: +SKIP
 
@@ -146,7 +147,7 @@ class TextToPosePipeline(Pipeline):
     Call arguments: ``language`` (any alias; optional when the model has one language; for a list of texts, one
     language or a list of one per text), ``max_frames``, ``generate_kwargs`` (a dict of further arguments of the
     model's ``generate``; ``max_frames`` may be given there too), ``batch_size`` (for many texts ``batch_size=16`` is
-    about 5x faster than the default 1), and ``pose_path`` / ``gif_path`` to also write a pose-format file / an
+    about 7x faster than the default 1), and ``pose_path`` / ``gif_path`` to also write a pose-format file / an
     animation (for a list of inputs the paths must contain ``{index}``). Any other argument is an error: poses are
     regressed frame by frame, so token generation's ``max_new_tokens``, ``do_sample``, ``temperature`` ... have no
     meaning here (``max_frames`` bounds the length). The same arguments may be given to ``pipeline(...)`` as defaults
