@@ -7,7 +7,7 @@ Compares our solver (batched Adam with a stopping rule) to the reference optimis
   the 3D error against the truth can be measured;
 and times the whole tool (extract -> lift -> export) on copies of the How2Sign clips.
 
-    python benchmarks/lifting.py                      # about 4 minutes on 2 cores: benchmarks/results/lifting.md
+    python benchmarks/lifting.py                      # about 1 minute on 2 idle cores: benchmarks/results/lifting.md
     python benchmarks/lifting.py --synthetic-clips 64 --end-to-end-copies 4   # quicker
 
 What "reference" means here: the reference tool's optimiser (plain gradient descent, 1000 steps of 0.1, on its
