@@ -295,7 +295,9 @@ def run_train_back_translator(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     scores = ", ".join(
-        f"{k} {100 * v if k.endswith('wer') else v:.2f}" for k, v in metrics.items() if k != "steps"
+        f"{k} {100 * v if k.endswith('wer') else v:.2f}"
+        for k, v in metrics.items()
+        if k not in ("steps", "train_runtime")
     )  # BLEU, ROUGE-L, chrF are percentages: WER (a rate) is printed as one too
     _say(f"wrote {args.output_dir}: {scores} (scores in %)")
     return 0

@@ -109,7 +109,7 @@ def train_back_translator(
         lr_scheduler_type="constant_with_warmup",
         remove_unused_columns=False,
     )
-    trainer, _ = train_model(
+    trainer, trained = train_model(
         model,
         args,
         train,
@@ -119,7 +119,7 @@ def train_back_translator(
         progress=progress,
         dataset=dataset,
     )
-    metrics = {"steps": trainer.state.global_step}
+    metrics = {"steps": trainer.state.global_step, "train_runtime": trained.get("train_runtime")}
     if eval_split and eval_split in splits:
         evaluation = select_clips(splits[eval_split], languages, max_frames=max_frames, name=eval_split)
         evaluation = evaluation.select(range(min(max_eval_clips, len(evaluation))))
