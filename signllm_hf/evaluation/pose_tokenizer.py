@@ -58,7 +58,8 @@ def reconstruct(tokenizer: SignLLMPoseVQ, clips: list, batch_size: int = 32) -> 
 
 
 def _codebook_use(tokenizer: SignLLMPoseVQ, clips: list, batch_size: int) -> tuple[float, float, int]:
-    """(usage, perplexity, tokens) of the codes of ``clips``, per codebook averaged."""
+    """(usage, perplexity) of the codes of ``clips``, per codebook averaged, and the tokens a language model reads or
+    writes for them (one per codebook per step: ``codebooks="parts"`` writes three per step)."""
     config = tokenizer.config
     counts = torch.zeros(config.num_codebooks, config.codebook_size)
     for flat in tokenizer.encode_clips(clips, batch_size=batch_size):
@@ -71,7 +72,7 @@ def _codebook_use(tokenizer: SignLLMPoseVQ, clips: list, batch_size: int) -> tup
     probabilities = counts / counts.sum(dim=1, keepdim=True).clamp_min(1)
     entropy = -(probabilities * probabilities.clamp_min(1e-12).log()).sum(dim=1)
     usage = (counts > 0).float().mean(dim=1)
-    return float(usage.mean()), float(entropy.exp().mean()), int(counts[0].sum())
+    return float(usage.mean()), float(entropy.exp().mean()), int(counts.sum())
 
 
 def _hand_shape_error(reference: np.ndarray, reconstruction: np.ndarray) -> float:

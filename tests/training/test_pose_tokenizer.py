@@ -62,6 +62,10 @@ def test_report_reads_reconstructions_with_a_letter_reader():
     assert report["clips"] == 3 and report["frames"] == 36 and 0 < report["codebook_usage"] <= 1
     assert set(report["legibility"]) >= {"cer", "per_language"} and "legibility_of_references" in report
     assert "letter CER, reconstructions" in format_pose_tokenizer_report(report)
+    assert report["tokens_per_second"] == pytest.approx(25 / 4)  # one token per 4 frames at 25 fps
+    parts = SignLLMPoseVQ(SignLLMPoseVQConfig(hidden_size=16, code_dim=4, codebook_size=8, codebooks="parts"))
+    # Body, left and right hand: three tokens per step in the sequence a language model writes.
+    assert pose_tokenizer_report(parts, rows)["tokens_per_second"] == pytest.approx(3 * 25 / 4)
     with pytest.raises(ValueError, match="reads \\['ase'\\], not \\['gsg'\\]"):
         pose_tokenizer_report(tokenizer, [{**rows[0], "language": "gsg"}], letter_reader=reader)
 
