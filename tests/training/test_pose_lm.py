@@ -243,5 +243,10 @@ def test_two_processes_train_a_pose_lm_through_the_accelerate_recipe(corpus, tmp
     assert result.stdout.count("wrote ") == 1, result.stdout  # the main process reports; the other one is quiet
     metrics = json.loads((tmp_path / "lm" / "metrics.json").read_text())
     assert metrics["steps"] == 4 and set(metrics["dev"]) == {"pose_to_text", "text_to_pose"}
+    # The folder process 0 wrote is the model it scored: it translates each scored clip as the report says.
     reader = pipeline("pose-to-text", model=str(tmp_path / "lm"))
-    assert isinstance(reader({"pose": clip(DATA[0][2]), "language": "ase"})["text"], str)
+    examples = metrics["dev"]["pose_to_text"]["examples"]
+    assert len(examples) == 2
+    for example in examples:
+        _, language, codes = next(entry for entry in DATA if entry[0] == example["text"])
+        assert reader({"pose": clip(codes), "language": language})["text"] == example["translation"]
