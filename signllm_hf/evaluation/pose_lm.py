@@ -215,10 +215,10 @@ def format_pose_lm_report(result: dict) -> str:
         if direction not in result:
             continue
         scores = result[direction]
-        values = [scores[name] for name in columns]
-        if "cer" in scores or "legibility" in scores:  # letters: of the translations, or read from the signing
-            values.append(scores["cer"] if "cer" in scores else scores["legibility"]["cer"])
-        names = list(columns) + ["cer"] * (len(values) > len(columns))
+        names, values = list(columns), [scores[name] for name in columns]
+        cer = scores.get("cer", scores.get("legibility", {}).get("cer"))  # of the translations, or of the signing
+        if cer is not None:
+            names, values = [*names, "cer"], [*values, cer]
         tables.append(
             "\n".join(
                 [
