@@ -43,7 +43,7 @@ from transformers import TrainerCallback
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.provenance import header, subset_corpus  # noqa: E402
+from benchmarks.provenance import header, judge_ceiling, save_table, subset_corpus  # noqa: E402
 from signllm_hf.evaluation import evaluate_model  # noqa: E402
 from signllm_hf.training import DataArguments, ModelArguments, train  # noqa: E402
 from signllm_hf.training.arguments import SignLLMTrainingArguments  # noqa: E402
@@ -316,10 +316,7 @@ def main() -> None:
         *table(results, args),
     ]
     reference = results[0]["back_translation_of_references"]
-    lines.append(
-        f"\nBack-translation of the reference poses (the judge's ceiling): BLEU-1 {reference['bleu1']:.1f}, "
-        f"BLEU-4 {reference['bleu4']:.1f}, ROUGE-L {reference['rouge_l']:.1f}, chrF {reference['chrf']:.1f}"
-    )
+    lines.append(judge_ceiling(reference))
     lines.append("\n| configuration | seed | steps | training s | final DTW | evaluate_model DTW (same clips) |")
     lines.append("|---|---|---|---|---|---|")
     for r in results:
@@ -327,9 +324,7 @@ def main() -> None:
             f"| {r['name']} | {r['seed']} | {r['steps']} | {r['seconds']:.0f} | {r['points'][-1]['dtw']:.3f} | "
             f"{r['evaluate_model_dtw']:.3f} |"
         )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    (out / "ablation.md").write_text(text, encoding="utf-8")
+    save_table(lines, out / "ablation.md")
     try:
         import matplotlib  # noqa: PLC0415
 

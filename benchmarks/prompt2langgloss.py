@@ -41,7 +41,7 @@ from transformers import AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.provenance import header  # noqa: E402
+from benchmarks.provenance import header, judge_ceiling, save_table  # noqa: E402
 from signllm_hf import SignLLMForPoseGeneration  # noqa: E402
 from signllm_hf.data.corpora import load_corpus  # noqa: E402
 from signllm_hf.data.langgloss import row_langgloss  # noqa: E402
@@ -247,13 +247,8 @@ def main() -> None:
             f"{scores['dtw_mje']:.4f} | {scores['length_error']:.3f} |"
         )
     reference = results["mlsf"]["back_translation_of_references"]
-    lines.append(
-        f"\nBack-translation of the reference poses (the judge's ceiling): BLEU-1 {reference['bleu1']:.1f}, "
-        f"BLEU-4 {reference['bleu4']:.1f}, ROUGE-L {reference['rouge_l']:.1f}"
-    )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    (out / "results.md").write_text(text, encoding="utf-8")
+    lines.append(judge_ceiling(reference))
+    save_table(lines, out / "results.md")
 
 
 if __name__ == "__main__":

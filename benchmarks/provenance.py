@@ -75,3 +75,18 @@ def subset_corpus(corpus: str, out: str | Path, split: str, clips: int | None, m
     chosen = select_clips(load_corpus(str(source), split), None, max_frames, clips, name=split)
     chosen.with_format(None).to_parquet(str(out / "data" / f"{split}-00000-of-00001.parquet"))
     return out
+
+
+def judge_ceiling(reference: dict) -> str:
+    """The line that reports the back-translator's scores on the reference poses: the ceiling it allows."""
+    names = {"bleu1": "BLEU-1", "bleu4": "BLEU-4", "rouge_l": "ROUGE-L", "chrf": "chrF"}
+    scores = ", ".join(f"{label} {reference[key]:.1f}" for key, label in names.items() if key in reference)
+    return f"\nBack-translation of the reference poses (the judge's ceiling): {scores}"
+
+
+def save_table(lines: list[str], path: Path) -> str:
+    """``lines`` joined, printed and written to ``path`` (a benchmark's saved output); returns the text."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    path.write_text(text, encoding="utf-8")
+    return text
