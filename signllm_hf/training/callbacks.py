@@ -104,8 +104,8 @@ class StopAfter(TrainerCallback):
     A learning-rate schedule that decays to ``max_steps`` (``linear``, ``cosine``, ``polynomial``,
     ``warmup_stable_decay``, ...) decays over the budget instead when the budget ends the run first
     (:func:`follow_time_budget`): a time-bounded run sets ``max_steps`` to any large number, which a plain linear
-    decay would never approach. A resumed run's budget, and
-    so its remaining decay, counts from the resume. ``clock`` (seconds) is for tests.
+    decay would never approach. A resumed run's budget, and so its remaining decay, counts from the resume.
+    ``clock`` (seconds) is for tests.
     """
 
     def __init__(self, seconds: float | None, progress: bool = False, clock: Callable[[], float] = time.perf_counter):
