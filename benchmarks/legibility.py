@@ -21,6 +21,9 @@ reader (the fingerspelling judge, `signllm train-letter-reader`) reads them back
     parallel+hand5       parallel decoding with the hand-shape loss weighted 5
     parallel+hand+strings+lr2x   parallel + hand + strings with twice the learning rate (1e-3)
     parallel+hand+strings+lr4x   the same with four times the learning rate (2e-3)
+    quickstart+velocity  the quickstart's signer (parallel+hand+strings+lr2x) with a loss on every joint's motion
+                         from frame to frame (`--velocity_loss_weight 1`), against averaged, slow hands
+    quickstart+velocity0.3   the same, weighted 0.3
 
 Columns: CER and WER of the test words and of the random strings (the reader's calibration on the references is
 printed above the table), DTW of the test words, and the motion ratios (generated / reference hand speed and
@@ -50,6 +53,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PARALLEL = ["--alignment", "duration", "--decoder_input", "position", "--decoding", "parallel"]
+QUICKSTART = [*PARALLEL, "--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.001"]
 CONFIGURATIONS = {
     "attention": [],
     "attention+strings": ["--letter_strings", "true"],
@@ -69,14 +73,13 @@ CONFIGURATIONS = {
     "parallel+hand": [*PARALLEL, "--hand_loss_weight", "1.0"],
     "parallel+hand+strings": [*PARALLEL, "--hand_loss_weight", "1.0", "--letter_strings", "true"],
     "parallel+hand5": [*PARALLEL, "--hand_loss_weight", "5.0"],
-    "parallel+hand+strings+lr2x": [
-        *PARALLEL,
-        *("--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.001"),
-    ],
+    "parallel+hand+strings+lr2x": QUICKSTART,
     "parallel+hand+strings+lr4x": [
         *PARALLEL,
         *("--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.002"),
     ],
+    "quickstart+velocity": [*QUICKSTART, "--velocity_loss_weight", "1.0"],
+    "quickstart+velocity0.3": [*QUICKSTART, "--velocity_loss_weight", "0.3"],
 }
 
 

@@ -111,6 +111,13 @@ class SignLLMConfig(PreTrainedConfig):
             It needs the 50-joint skeleton (``pose_dim`` 150).
         hand_scale: the size of a hand-shape error that counts 1, in the data's units (0.1 shoulder widths in our
             corpora).
+    Motion:
+        velocity_loss_weight: weight of a loss on every joint's motion from one frame to the next, in units of
+            ``velocity_scale`` (0: off). A regressor trained on positions alone learns the slow parts of a clip first
+            and averages the fast ones (a letter drawn in the air, the flick between two letters): generated hands
+            then move at half the reference's speed. This loss sees the motion itself.
+        velocity_scale: the size of a per-frame motion error that counts 1, in the data's units (0.05 shoulder
+            widths per frame: in our fingerspelling corpora at 25 fps a joint moves 0.03-0.06 per frame, RMS).
     Generation:
         max_frames: default cap on generated frames (``generate(max_frames=...)`` overrides it).
         max_positions: the most frames one generation may produce: ``max_frames`` (the config's or the one passed
@@ -169,6 +176,9 @@ class SignLLMConfig(PreTrainedConfig):
     # hand shape
     hand_loss_weight: float = 0.0
     hand_scale: float = 0.1
+    # motion
+    velocity_loss_weight: float = 0.0
+    velocity_scale: float = 0.05
     # generation
     max_frames: int = 400
     max_positions: int = 8192
@@ -254,6 +264,8 @@ class SignLLMConfig(PreTrainedConfig):
             self.hand_loss_weight == 0 or self.pose_dim == 150,
             f"`hand_loss_weight` needs the 50-joint skeleton (pose_dim 150), got pose_dim {self.pose_dim}",
         )
+        check(self.velocity_loss_weight >= 0, f"`velocity_loss_weight` must be >= 0, got {self.velocity_loss_weight}")
+        check(self.velocity_scale > 0, f"`velocity_scale` must be > 0, got {self.velocity_scale}")
         check(self.duration_loss_weight >= 0, f"`duration_loss_weight` must be >= 0, got {self.duration_loss_weight}")
         check(self.stop_drop > 0, f"`stop_drop` must be > 0, got {self.stop_drop}")
         check(0 < self.stop_peak <= 1, f"`stop_peak` must be in (0, 1], got {self.stop_peak}")

@@ -62,6 +62,8 @@ class SignLLMOutput(ModelOutput):
             predicted log(1 + frames) per token, weighted by `duration_loss_weight` (included in `loss`).
         hand_loss (`torch.FloatTensor` of shape `()`, with `hand_loss_weight` > 0): squared error of the hands'
             shapes (joints relative to their wrist) in units of `hand_scale`, weighted (included in `loss`).
+        velocity_loss (`torch.FloatTensor` of shape `()`, with `velocity_loss_weight` > 0): squared error of every
+            joint's motion between consecutive frames in units of `velocity_scale`, weighted (included in `loss`).
     """
 
     loss: torch.FloatTensor | None = None
@@ -72,6 +74,7 @@ class SignLLMOutput(ModelOutput):
     encoder_last_hidden_state: torch.FloatTensor | None = None
     duration_loss: torch.FloatTensor | None = None
     hand_loss: torch.FloatTensor | None = None
+    velocity_loss: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -819,12 +822,24 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         if self.config.hand_loss_weight > 0:
             hand_loss = self.config.hand_loss_weight * self.hand_shape_loss(frames, targets, frame_mask)
             loss = loss + hand_loss
+        velocity_loss = None
+        if self.config.velocity_loss_weight > 0:
+            velocity_loss = self.config.velocity_loss_weight * self.velocity_loss(frames, targets, frame_mask)
+            loss = loss + velocity_loss
         duration_loss = None
         if aligned_by_duration:
             duration_loss = self.config.duration_loss_weight * duration_error / token_count.clamp_min(1)
             loss = loss + duration_loss
         return SignLLMOutput(
-            loss + future_loss, future_loss, frames, future, frame_errors, memory, duration_loss, hand_loss
+            loss + future_loss,
+            future_loss,
+            frames,
+            future,
+            frame_errors,
+            memory,
+            duration_loss,
+            hand_loss,
+            velocity_loss,
         )
 
     def normalized_targets(self, labels: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
@@ -846,6 +861,16 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             error = error + ((shape - wanted) ** 2).sum(-1).mean(-1) / 2  # (B, T)
         mask = frame_mask.to(error.dtype)
         return (error * mask).sum() / mask.sum().clamp_min(1) / self.config.hand_scale**2
+
+    def velocity_loss(self, frames, targets, frame_mask) -> torch.Tensor:
+        """Mean squared error of every joint's displacement from one real frame to the next (data coordinates,
+        Euclidean per joint), in units of ``velocity_scale``."""
+        pose_dim = self.config.pose_dim
+        predicted = self.denormalize(frames[..., :pose_dim]).unflatten(-1, (-1, 3)).diff(dim=1)  # (B, T - 1, J, 3)
+        target = self.denormalize(targets[..., :pose_dim]).unflatten(-1, (-1, 3)).diff(dim=1)
+        error = ((predicted - target) ** 2).sum(-1).mean(-1)  # (B, T - 1)
+        both = (frame_mask[:, 1:] & frame_mask[:, :-1]).to(error.dtype)
+        return (error * both).sum() / both.sum().clamp_min(1) / self.config.velocity_scale**2
 
     def channel_weights(self, like: torch.Tensor) -> torch.Tensor:
         """Loss weight of every output channel: 1 per pose value, ``counter_loss_weight`` for the counter."""

@@ -179,6 +179,9 @@ class ModelArguments:
     hand_loss_weight: float = field(
         default=0.0, metadata={"help": "Weight of a loss on the hands' shapes relative to their wrists (0: off)."}
     )
+    velocity_loss_weight: float = field(
+        default=0.0, metadata={"help": "Weight of a loss on every joint's motion from frame to frame (0: off)."}
+    )
     alignment: str = field(
         default="attention",
         metadata={

@@ -103,6 +103,7 @@ def build_model(model_args: ModelArguments, tokenizer, languages: list[str], sta
         "alignment": model_args.alignment,
         "decoding": model_args.decoding,
         "hand_loss_weight": model_args.hand_loss_weight,
+        "velocity_loss_weight": model_args.velocity_loss_weight,
     } | sizes
     if model_args.text_encoder:
         preset = {k: v for k, v in PRESETS[model_args.preset].items() if k not in sizes}

@@ -213,6 +213,8 @@ class SignLLMTrainer(Trainer):
             loss = loss + outputs.duration_loss
         if outputs.hand_loss is not None:  # the hands' shapes, relative to their wrists
             loss = loss + outputs.hand_loss
+        if outputs.velocity_loss is not None:  # every joint's motion from frame to frame
+            loss = loss + outputs.velocity_loss
         if self.args.plc and model.training and self.plc_sampler is not None and indices is not None:
             self._update_priorities(indices, returns(errors.detach(), frame_mask, 1.0))
         return (loss, outputs) if return_outputs else loss

@@ -116,6 +116,54 @@ def test_hand_shape_loss_sees_hand_shapes_not_where_the_hand_is():
     assert float(model.hand_shape_loss(changed, same_shape, mask)) == pytest.approx(1 / 21 / 2, rel=1e-3)
 
 
+def test_velocity_loss_sees_motion_not_where_the_pose_is():
+    config = SignLLMConfig(
+        vocab_size=20,
+        d_model=16,
+        ffn_dim=32,
+        attention_heads=2,
+        encoder_layers=1,
+        decoder_layers=1,
+        velocity_scale=0.05,
+    )
+    model = SignLLMForPoseGeneration(config)
+    rng = np.random.default_rng(0)
+    labels = torch.from_numpy(rng.normal(size=(1, 4, 151)).astype("float32"))
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    targets = model.normalized_targets(labels, mask)
+
+    def with_poses(poses):
+        return model.normalized_targets(torch.cat([poses.reshape(1, 4, 150), labels[..., 150:]], -1), mask)
+
+    poses = labels[..., :150].reshape(1, 4, 50, 3)
+    assert float(model.velocity_loss(with_poses(poses + 0.5), targets, mask)) == pytest.approx(0.0, abs=1e-6)
+    jolted = poses.clone()
+    jolted[:, 2, 49, 0] += 0.05  # one joint 0.05 (one velocity_scale) away in frame 2: two of three steps change
+    assert float(model.velocity_loss(with_poses(jolted), targets, mask)) == pytest.approx(2 / 3 / 50, rel=1e-3)
+    first_three = torch.tensor([[True, True, True, False]])  # frame 3 is padding: one of two real steps changes
+    assert float(model.velocity_loss(with_poses(jolted), targets, first_three)) == pytest.approx(1 / 2 / 50, rel=1e-3)
+
+
+def test_the_velocity_loss_is_part_of_the_loss_when_weighted():
+    base = {"vocab_size": 20, "d_model": 16, "ffn_dim": 32, "attention_heads": 2, "encoder_layers": 1}
+    labels = torch.from_numpy(np.random.default_rng(1).normal(size=(2, 5, 151)).astype("float32"))
+    inputs = {"input_ids": torch.tensor([[3, 4, 5], [6, 7, 2]]), "labels": labels}
+    outputs = {}
+    for weight in (0.0, 2.0):
+        torch.manual_seed(0)
+        model = SignLLMForPoseGeneration(SignLLMConfig(**base, decoder_layers=1, velocity_loss_weight=weight)).eval()
+        with torch.no_grad():
+            outputs[weight] = model(**inputs)
+    assert outputs[0.0].velocity_loss is None
+    expected = 2.0 * model.velocity_loss(
+        outputs[2.0].frames, model.normalized_targets(labels, torch.ones(2, 5)), torch.ones(2, 5, dtype=torch.bool)
+    )
+    assert float(outputs[2.0].velocity_loss) == pytest.approx(float(expected), rel=1e-5) and float(expected) > 0
+    assert float(outputs[2.0].loss - outputs[0.0].loss) == pytest.approx(float(expected), rel=1e-5)
+    with pytest.raises(ValueError, match="`velocity_scale` must be > 0"):
+        SignLLMConfig(velocity_scale=0.0)
+
+
 def parallel_config(config: SignLLMConfig) -> SignLLMConfig:
     return SignLLMConfig(**(config.to_dict() | {"decoding": "parallel", "decoder_input": "position"}))
 

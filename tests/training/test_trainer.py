@@ -178,6 +178,22 @@ def test_compute_loss_uses_the_discount_and_the_importance_weights(data, tmp_pat
         assert torch.isclose(trainer.compute_loss(model, dict(batch)), rl_loss(errors, mask, 0.5), rtol=1e-5)
 
 
+def test_mse_compute_loss_is_the_models_loss_with_every_term(data, tmp_path):
+    train, _, tokenizer = data
+    model = tiny_model(
+        train, tokenizer, dropout=0.0, future_prediction=2, hand_loss_weight=1.0, velocity_loss_weight=1.0
+    )
+    trainer = SignLLMTrainer(
+        model=model.train(), args=tiny_args(tmp_path), train_dataset=train, processing_class=tokenizer
+    )
+    batch = trainer.data_collator([train[i] for i in range(4)])
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, dict(batch))
+        outputs = model(**{k: v for k, v in batch.items() if k != "sample_index"})
+    assert min(float(outputs.future_loss), float(outputs.hand_loss), float(outputs.velocity_loss)) > 0
+    assert float(loss) == pytest.approx(float(outputs.loss), rel=1e-6)  # frames + future + hands + velocity
+
+
 # -- training ------------------------------------------------------------------------------------------------------
 
 
