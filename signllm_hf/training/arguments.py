@@ -65,6 +65,13 @@ class SignLLMTrainingArguments(TrainingArguments):
             "of them train the same language in a step."
         },
     )
+    language_priority: float = field(
+        default=0.0,
+        metadata={
+            "help": "--letter_strings: draw each batch's language with probability proportional to its running "
+            "training loss to this power (the PLC over languages: hard alphabets get more steps); 0: uniform."
+        },
+    )
     gaussian_noise: float | None = field(
         default=None, metadata={"help": "Decoder input noise (normalised units); default: the model config's."}
     )
@@ -100,6 +107,8 @@ class SignLLMTrainingArguments(TrainingArguments):
             raise ValueError(f"`plc_eta` must be > 0, got {self.plc_eta}")
         if self.plc_priority not in PLC_PRIORITIES:
             raise ValueError(f"`plc_priority` must be one of {PLC_PRIORITIES}, got {self.plc_priority!r}")
+        if self.language_priority < 0:
+            raise ValueError(f"`language_priority` must be >= 0, got {self.language_priority}")
         if self.plc_beta < 0:
             raise ValueError(f"`plc_beta` must be >= 0, got {self.plc_beta}")
         if self.plc_refresh_steps is not None and self.plc_refresh_steps <= 0:

@@ -205,3 +205,48 @@ class PriorityLearningChannelSampler(Sampler[int]):
             # Resuming mid-epoch with several processes, the Trainer's set_epoch does not reach this sampler (it
             # sits under accelerate's batch skipping): start from the epoch the checkpoint was in.
             self.epoch = int(state["drawn_epoch"])
+
+
+class LanguagePriority:
+    """The Priority Learning Channel for a stream of clips (letter strings spelled on the fly): the language of each
+    batch is drawn with probability proportional to its running training loss to the power ``eta``.
+
+    An MLSF signer trains one group per language, and languages are not equally hard (a two-handed alphabet with
+    letters drawn in the air takes longer than a one-handed one); drawn uniformly, the hard ones are under-trained
+    when the easy ones are already legible. The running loss of a language is an exponential moving average of the
+    mean frame error of the batches that trained it (``decay`` per batch of that language); a language not seen yet
+    takes the highest running loss so far, so every language is drawn early. ``eta`` 0 is uniform.
+
+    The trainer gathers each update over all processes before applying it, and every process draws from the same
+    seeded stream, so all of them keep the same probabilities and train the same language in a step.
+
+    >>> priority = LanguagePriority(["ase", "gsg", "tsm"], eta=1.0)
+    >>> priority.probabilities().tolist()
+    [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
+    >>> priority.update({"ase": 0.2, "tsm": 0.6})  # gsg not seen yet: it counts as the hardest so far
+    >>> [round(p, 3) for p in priority.probabilities().tolist()]
+    [0.143, 0.429, 0.429]
+    """
+
+    def __init__(self, languages: Sequence[str], eta: float = 1.0, decay: float = 0.9):
+        if eta < 0:
+            raise ValueError(f"`eta` must be >= 0, got {eta}")
+        if not 0 <= decay < 1:
+            raise ValueError(f"`decay` must be in [0, 1), got {decay}")
+        self.languages, self.eta, self.decay = list(languages), eta, decay
+        self.losses: dict[str, float] = {}
+
+    def update(self, losses: dict[str, float]) -> None:
+        """Fold in the mean frame error of each language trained in a batch."""
+        for language, loss in losses.items():
+            if language not in self.languages:
+                raise ValueError(f"language {language!r} is not one of this stream's {self.languages}")
+            previous = self.losses.get(language)
+            self.losses[language] = loss if previous is None else self.decay * previous + (1 - self.decay) * loss
+
+    def probabilities(self) -> np.ndarray:
+        """The probability of each language (in ``languages`` order) for the next batch."""
+        highest = max(self.losses.values(), default=1.0)
+        running = np.array([self.losses.get(code, highest) for code in self.languages], dtype=np.float64)
+        weights = np.maximum(running, EPS) ** self.eta
+        return weights / weights.sum()

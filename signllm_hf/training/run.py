@@ -35,6 +35,7 @@ from ..data.langgloss import is_langgloss_token, row_langgloss
 from ..modeling_signllm import SignLLMForPoseGeneration
 from ..tokenization_signllm import build_langgloss_tokenizer, train_text_tokenizer
 from .arguments import DataArguments, ModelArguments, PromptStageArguments, SignLLMTrainingArguments
+from .plc import LanguagePriority
 from .prompt_stage import train_prompt_stage
 from .scaffold import distributed_run, train_model, write_metrics
 from .scaffold import parse_arguments as parse_yaml_and_flags
@@ -287,7 +288,14 @@ def letter_string_stream(strings: LetterStrings, training_args) -> LetterStringD
     if training_args.accelerator_config is not None:
         training_args.accelerator_config.dispatch_batches = False
     chunk = training_args.per_device_train_batch_size * max(training_args.world_size, 1)
-    return LetterStringDataset(strings, batch_size=chunk, language_batches=training_args.language_batches)
+    priority = None
+    if training_args.language_priority > 0:
+        if not training_args.language_batches:
+            raise ValueError("--language_priority draws the language of each batch: it needs --language_batches true")
+        priority = LanguagePriority(strings.languages, eta=training_args.language_priority)
+    return LetterStringDataset(
+        strings, batch_size=chunk, language_batches=training_args.language_batches, language_priority=priority
+    )
 
 
 def _with_char_durations(dataset, strings: LetterStrings, name: str):

@@ -98,6 +98,13 @@ class SignLLMTrainer(Trainer):
             logger.warning("FSDP: evaluation by generation is off; score the saved model with `signllm evaluate`")
             self.args.eval_generate = False
         self.plc_sampler: PriorityLearningChannelSampler | None = None
+        # A letter-string stream drawn by language priority: updated here from the losses of the batches it gave.
+        self.language_priority = getattr(train_dataset, "language_priority", None) if streamed else None
+        if self.language_priority is not None and self.args.dataloader_num_workers > 0:
+            raise ValueError(
+                "--language_priority updates the letter-string stream from the training losses, which DataLoader "
+                f"workers would not see: set --dataloader_num_workers 0 (got {self.args.dataloader_num_workers})"
+            )
         self._resume_from: str | None = None
         self._base_noise = self.args.gaussian_noise  # None: the model config's own noise, as it is
 
@@ -217,6 +224,8 @@ class SignLLMTrainer(Trainer):
             loss = loss + outputs.velocity_loss
         if self.args.plc and model.training and self.plc_sampler is not None and indices is not None:
             self._update_priorities(indices, returns(errors.detach(), frame_mask, 1.0))
+        if self.language_priority is not None and model.training:
+            self._update_language_priority(inputs["language"], errors.detach(), frame_mask)
         return (loss, outputs) if return_outputs else loss
 
     def _update_priorities(self, indices: torch.Tensor, rewards: torch.Tensor) -> None:
@@ -225,6 +234,20 @@ class SignLLMTrainer(Trainer):
         if self.accelerator.num_processes > 1:
             indices, rewards = self.accelerator.gather(indices), self.accelerator.gather(rewards)
         self.plc_sampler.update(indices.cpu().numpy(), rewards.cpu().numpy())
+
+    def _update_language_priority(self, languages: list[str], errors: torch.Tensor, frame_mask: torch.Tensor) -> None:
+        # The mean frame error of each language in the batch, summed over all processes, so every process applies
+        # the same update and its stream keeps drawing the same language as the others'.
+        codes = self.language_priority.languages
+        rows = torch.tensor([codes.index(code) for code in languages], device=errors.device)
+        mask = frame_mask.to(errors.dtype)
+        totals = errors.new_zeros(2, len(codes))
+        totals[0].index_add_(0, rows, (errors * mask).sum(dim=1))
+        totals[1].index_add_(0, rows, mask.sum(dim=1))
+        if self.accelerator.num_processes > 1:
+            totals = self.accelerator.reduce(totals, reduction="sum")
+        sums, frames = totals.float().cpu().tolist()
+        self.language_priority.update({code: s / n for code, s, n in zip(codes, sums, frames) if n > 0})
 
     # -- evaluation ----------------------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Run by test_trainer.py under `torchrun --nproc_per_node 2`: a few steps of RL + PLC, then each rank saves what it
-ended with (parameters, the PLC state, the batches it trained on) for the test to compare.
+ended with (parameters, the PLC state, the batches it trained on) for the test to compare. With ``stream``: a few
+steps on the letter-string stream drawn by language priority, saving the running losses instead of the PLC state.
 
-    python -m torch.distributed.run --nproc_per_node 2 tests/training/ddp_worker.py OUT_DIR
+    python -m torch.distributed.run --nproc_per_node 2 tests/training/ddp_worker.py OUT_DIR [stream]
 """
 
 import json
@@ -25,24 +26,36 @@ class RecordingTrainer(SignLLMTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if model.training:
-            self.batches.append({"languages": list(inputs["language"]), "indices": inputs["sample_index"].tolist()})
+            indices = inputs["sample_index"].tolist() if "sample_index" in inputs else []
+            texts = inputs["input_ids"].tolist()
+            self.batches.append({"languages": list(inputs["language"]), "indices": indices, "texts": texts})
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 
 def main():
-    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_dir():
-        sys.exit("usage: ddp_worker.py OUT_DIR (an existing folder)")
-    out = Path(sys.argv[1])
+    if len(sys.argv) not in (2, 3) or not Path(sys.argv[1]).is_dir() or sys.argv[2:] not in ([], ["stream"]):
+        sys.exit("usage: ddp_worker.py OUT_DIR [stream] (OUT_DIR: an existing folder)")
+    out, stream = Path(sys.argv[1]), sys.argv[2:] == ["stream"]
     with distributed_run():  # the process group that the arguments set up ends here, not at the interpreter's exit
         train, _, tokenizer = tiny_data()
         model = tiny_model(train, tokenizer)
-        args = tiny_args(out, max_steps=6, loss_mode="rl", plc=True, plc_eta=0.7, dataloader_drop_last=True)
+        if stream:
+            from signllm_hf.data.corpora.letter_strings import LetterStrings  # noqa: PLC0415 - needs the lexicon
+            from signllm_hf.training.run import letter_string_stream  # noqa: PLC0415
+
+            args = tiny_args(out, max_steps=6, language_priority=1.0)
+            train = letter_string_stream(LetterStrings(languages=["ase", "gsg"], seed=0), args)
+        else:
+            args = tiny_args(out, max_steps=6, loss_mode="rl", plc=True, plc_eta=0.7, dataloader_drop_last=True)
         trainer = RecordingTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
         trainer.train()
         rank = trainer.args.process_index
         state = {name: tensor.detach().cpu() for name, tensor in trainer.model.state_dict().items()}
         torch.save(state, out / f"params-rank{rank}.pt")
-        np.save(out / f"plc-rank{rank}.npy", trainer.plc_sampler.rewards)
+        if stream:
+            (out / f"priority-rank{rank}.json").write_text(json.dumps(trainer.language_priority.losses))
+        else:
+            np.save(out / f"plc-rank{rank}.npy", trainer.plc_sampler.rewards)
         (out / f"world-rank{rank}.txt").write_text(str(trainer.args.world_size))
         (out / f"batches-rank{rank}.json").write_text(json.dumps(trainer.batches))
 

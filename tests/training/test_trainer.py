@@ -353,6 +353,25 @@ def test_two_processes_end_with_identical_parameters(tmp_path):
         assert np.isfinite(rewards[[i for batch in batches[rank] for i in batch["indices"]]]).all()
 
 
+def test_two_processes_draw_the_same_languages_by_priority_from_the_letter_string_stream(tmp_path):
+    pytest.importorskip("spoken_to_signed")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29518"]
+    command += [str(ROOT / "tests" / "training" / "ddp_worker.py"), str(tmp_path), "stream"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = torch.load(tmp_path / "params-rank0.pt"), torch.load(tmp_path / "params-rank1.pt")
+    for name, value in first.items():
+        assert torch.equal(value, second[name]), name
+    losses = [json.loads((tmp_path / f"priority-rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert losses[0] == losses[1] and set(losses[0]) == {"ase", "gsg"}  # updated from both processes' batches
+    batches = [json.loads((tmp_path / f"batches-rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert len(batches[0]) == len(batches[1]) == 6
+    for first_rank, second_rank in zip(*batches):  # one language per step on both, each process its own strings
+        assert len(set(first_rank["languages"]) | set(second_rank["languages"])) == 1
+        assert first_rank["texts"] != second_rank["texts"]
+
+
 # -- bad input ----------------------------------------------------------------------------------------------------
 
 

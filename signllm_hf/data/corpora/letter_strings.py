@@ -247,16 +247,38 @@ class LetterStringDataset(IterableDataset):
     The stream is a function of the seed alone, the same in every process: under accelerate each process keeps its
     own slice of it (see ``signllm_hf.training.run.letter_string_stream``). Each DataLoader worker draws its own.
     With ``language_batches`` the rows come in runs of ``batch_size`` of one language (an MLSF signer trains one
-    language's group per batch: pass the batch size of all processes together).
+    language's group per batch: pass the batch size of all processes together), drawn uniformly, or by
+    ``language_priority`` (a :class:`signllm_hf.training.plc.LanguagePriority` over the same languages, which the
+    trainer updates as it goes: the stream must then be read in the training process, without DataLoader workers).
     """
 
-    def __init__(self, strings: LetterStrings, batch_size: int = 1, language_batches: bool = False):
+    def __init__(
+        self, strings: LetterStrings, batch_size: int = 1, language_batches: bool = False, language_priority=None
+    ):
+        if language_priority is not None and list(language_priority.languages) != list(strings.languages):
+            raise ValueError(
+                f"the language priority covers {list(language_priority.languages)}, the stream draws from "
+                f"{strings.languages}: give it the stream's languages, in the same order"
+            )
+        if language_priority is not None and not language_batches:
+            raise ValueError("a language priority draws the language of each batch: it needs `language_batches`")
         self.strings, self.batch_size, self.language_batches = strings, batch_size, language_batches
+        self.language_priority = language_priority
 
     def __iter__(self):
         worker = get_worker_info()
+        if worker is not None and self.language_priority is not None:
+            raise ValueError(
+                "a letter-string stream drawn by language priority is updated by the trainer, which DataLoader "
+                "workers would not see: set dataloader_num_workers to 0"
+            )
         rng = self.strings.rng(worker.id if worker is not None else 0)
         while True:
-            language = rng.choice(self.strings.languages) if self.language_batches else None
+            language = None
+            if self.language_priority is not None:
+                weights = self.language_priority.probabilities().tolist()
+                language = rng.choices(self.strings.languages, weights=weights)[0]
+            elif self.language_batches:
+                language = rng.choice(self.strings.languages)
             for _ in range(self.batch_size):
                 yield self.strings.sample(rng, language)
