@@ -24,6 +24,9 @@ reader (the fingerspelling judge, `signllm train-letter-reader`) reads them back
     quickstart+velocity  the quickstart's signer (parallel+hand+strings+lr2x) with a loss on every joint's motion
                          from frame to frame (`--velocity_loss_weight 1`), against averaged, slow hands
     quickstart+velocity0.3   the same, weighted 0.3
+    quickstart+priority  the quickstart's signer drawing each batch's language by its running loss (`--language_priority
+                         1`: hard alphabets get more of the steps)
+    quickstart+priority2 the same with the loss squared (`--language_priority 2`)
 
 Columns: CER and WER of the test words and of the random strings (the reader's calibration on the references is
 printed above the table), DTW of the test words, and the motion ratios (generated / reference hand speed and
@@ -80,6 +83,8 @@ CONFIGURATIONS = {
     ],
     "quickstart+velocity": [*QUICKSTART, "--velocity_loss_weight", "1.0"],
     "quickstart+velocity0.3": [*QUICKSTART, "--velocity_loss_weight", "0.3"],
+    "quickstart+priority": [*QUICKSTART, "--language_priority", "1.0"],
+    "quickstart+priority2": [*QUICKSTART, "--language_priority", "2.0"],
 }
 
 

@@ -235,12 +235,14 @@ class LanguagePriority:
             raise ValueError(f"`decay` must be in [0, 1), got {decay}")
         self.languages, self.eta, self.decay = list(languages), eta, decay
         self.losses: dict[str, float] = {}
+        self.batches: dict[str, int] = dict.fromkeys(self.languages, 0)  # batches each language trained so far
 
     def update(self, losses: dict[str, float]) -> None:
         """Fold in the mean frame error of each language trained in a batch."""
         for language, loss in losses.items():
             if language not in self.languages:
                 raise ValueError(f"language {language!r} is not one of this stream's {self.languages}")
+            self.batches[language] += 1
             previous = self.losses.get(language)
             self.losses[language] = loss if previous is None else self.decay * previous + (1 - self.decay) * loss
 
@@ -250,3 +252,9 @@ class LanguagePriority:
         running = np.array([self.losses.get(code, highest) for code in self.languages], dtype=np.float64)
         weights = np.maximum(running, EPS) ** self.eta
         return weights / weights.sum()
+
+    def summary(self) -> dict:
+        """What a run's ``metrics.json`` keeps: the running losses, the last probabilities and the batches drawn."""
+        probabilities = dict(zip(self.languages, self.probabilities().round(4).tolist()))
+        losses = {code: round(loss, 5) for code, loss in self.losses.items()}
+        return {"eta": self.eta, "running_loss": losses, "probabilities": probabilities, "batches": self.batches}

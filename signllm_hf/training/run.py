@@ -251,6 +251,8 @@ def train(
         metrics["steps"] = trainer.state.global_step
         metrics["model"] = trainer.model.paper_name()
         metrics["world_size"] = training_args.world_size
+        if trainer.language_priority is not None:  # how the steps were shared between the languages
+            metrics["language_priority"] = trainer.language_priority.summary()
         write_metrics(training_args.output_dir, metrics)
     return metrics
 

@@ -335,10 +335,12 @@ def test_duration_alignment_on_letter_strings(spelled_corpus, tmp_path):
     out = tmp_path / "run"
     flags = tiny_cli(max_steps=4, tokenizer_vocab_size=260)
     arguments = ["train", "--dataset", str(spelled_corpus), "--output_dir", str(out), "--alignment", "duration"]
-    assert main([*arguments, "--letter_strings", "true", *flags]) == 0
+    assert main([*arguments, "--letter_strings", "true", "--language_priority", "1", *flags]) == 0
     config = json.loads((out / "config.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     assert config["alignment"] == "duration" and metrics["steps"] == 4 and "eval_dtw" in metrics
+    priority = metrics["language_priority"]  # one language: every batch is its, whatever its loss
+    assert priority["batches"] == {"ase": 4} and priority["probabilities"] == {"ase": 1.0}
 
 
 def test_duration_alignment_needs_spelled_clips(corpus, tmp_path, capsys):

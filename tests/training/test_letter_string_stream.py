@@ -92,7 +92,7 @@ def test_language_priority_follows_the_running_loss():
     priority = LanguagePriority(["ase", "gsg"], eta=2.0, decay=0.5)
     priority.update({"ase": 0.2, "gsg": 0.4})
     priority.update({"gsg": 0.2})  # gsg's running loss: 0.5 * 0.4 + 0.5 * 0.2 = 0.3
-    assert priority.losses == pytest.approx({"ase": 0.2, "gsg": 0.3})
+    assert priority.losses == pytest.approx({"ase": 0.2, "gsg": 0.3}) and priority.batches == {"ase": 1, "gsg": 2}
     assert priority.probabilities().tolist() == pytest.approx([0.04 / 0.13, 0.09 / 0.13])  # squared (eta 2)
     assert LanguagePriority(["ase", "gsg"], eta=0.0).probabilities().tolist() == [0.5, 0.5]
     with pytest.raises(ValueError, match="not one of this stream's"):
