@@ -108,14 +108,22 @@ def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
 ALIGNMENT_EXTRA = 2  # besides the token's state: the phase within the token, and the token's log length
 
 
-def aligned_tokens(memory: torch.Tensor, durations: torch.Tensor, start: int, count: int) -> torch.Tensor:
+def aligned_tokens(
+    memory: torch.Tensor, durations: torch.Tensor, start: int, count: int, text_mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """For frames ``start .. start + count - 1``: the state of the token each is signed in (tokens follow each other
     for ``durations`` frames), the frame's phase within that token in [0, 1), and the token's log(1 + frames).
-    ``(B, L, D), (B, L) -> (B, count, D + 2)``. Frames past the end of the text take its last position (a padding
-    or end token, of 0 frames) with phase 1; training masks such frames and generation stops before them."""
+    ``(B, L, D), (B, L) -> (B, count, D + 2)``. Frames past the end of the text take its last token (of 0 frames:
+    the end token) with phase 1: with ``text_mask`` the last real one, whatever padding follows it, so a text signs
+    the same alone or in a padded batch. Training masks such frames; generation reaches one only when a text's
+    predicted durations add up to no frame at all (it still gets one)."""
     ends = durations.long().cumsum(dim=1)  # (B, L): the first frame after each token
     frames = torch.arange(start, start + count, device=memory.device).expand(memory.shape[0], -1).contiguous()
     token = torch.searchsorted(ends, frames, right=True).clamp(max=memory.shape[1] - 1)  # (B, count)
+    if text_mask is not None:
+        positions = torch.arange(memory.shape[1], device=memory.device).expand_as(text_mask)
+        last = torch.where(text_mask.bool(), positions, 0).max(dim=1).values  # (B,)
+        token = torch.minimum(token, last[:, None])
     length = durations.gather(1, token).to(memory.dtype)
     begin = (ends.gather(1, token) - durations.gather(1, token)).to(memory.dtype)
     phase = ((frames.to(memory.dtype) - begin) / length.clamp_min(1)).clamp(0, 1)
@@ -801,7 +809,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             aligned = None
             if aligned_by_duration:
                 durations = token_durations[rows].to(input_ids.device) * text_mask  # (b, L)
-                aligned = aligned_tokens(encoded, durations, 0, targets.shape[1])  # (b, T, D + 2)
+                aligned = aligned_tokens(encoded, durations, 0, targets.shape[1], text_mask)  # (b, T, D + 2)
                 predicted = group.decoder.predict_durations(encoded, text_mask).float()
                 squared = (predicted - torch.log1p(durations.float())) ** 2 * text_mask
                 duration_error, token_count = duration_error + squared.sum(), token_count + text_mask.sum()
@@ -1029,7 +1037,7 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
             durations = torch.diff(ends, dim=1, prepend=torch.zeros_like(ends[:, :1]))  # (B, L)
             planned = durations.sum(dim=1).clamp(1, max_frames)  # (B,)
         if self.config.decoding == "parallel":  # every frame at once: nothing is fed back
-            return self._generate_parallel(group, memory, memory_mask, durations, planned, streamer, rows)
+            return self._generate_parallel(group, memory, attention_mask, durations, planned, streamer, rows)
         cache = self._new_cache(max_frames) if use_cache else None
         frame = memory.new_zeros(batch, 1, self.config.output_size)  # the start frame: zero pose, counter 0
         inputs = []  # decoder inputs so far (only needed without a cache)
@@ -1041,13 +1049,13 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         for step in range(max_frames):
             step_input = self._step_input(frame)
             if use_cache:  # only the newest frame goes through the decoder
-                aligned = None if durations is None else aligned_tokens(memory, durations, step, 1)
+                aligned = None if durations is None else aligned_tokens(memory, durations, step, 1, attention_mask)
                 hidden = group.decoder(
                     step_input, memory, memory_mask, start_position=step, cache=cache, aligned=aligned
                 )
             else:  # the whole prefix again
                 inputs.append(step_input)
-                aligned = None if durations is None else aligned_tokens(memory, durations, 0, step + 1)
+                aligned = None if durations is None else aligned_tokens(memory, durations, 0, step + 1, attention_mask)
                 hidden = group.decoder(torch.cat(inputs, dim=1), memory, memory_mask, aligned=aligned)[:, -1:]
             frame, _ = group.decoder.heads(hidden, future=False)  # (B, 1, C)
             outputs.append(frame)
@@ -1073,13 +1081,14 @@ class SignLLMForPoseGeneration(SignLLMPreTrainedModel):
         counters = frames[..., -1] if self.config.use_counter else frames.new_zeros(frames.shape[:2])
         return frames[..., : self.config.pose_dim], counters, lengths
 
-    def _generate_parallel(self, group, memory, memory_mask, durations, planned, streamer=None, rows=None):
+    def _generate_parallel(self, group, memory, attention_mask, durations, planned, streamer=None, rows=None):
         """``decoding="parallel"``: the planned frames of every text in one decoder pass (each row as long as its
         planned clip; padding frames are masked and cut by ``lengths``)."""
         length = int(planned.max())
         frame_mask = torch.arange(length, device=memory.device)[None] < planned[:, None]  # (B, T)
         inputs = memory.new_zeros(memory.shape[0], length, 0)
-        aligned = aligned_tokens(memory, durations, 0, length)
+        aligned = aligned_tokens(memory, durations, 0, length, attention_mask)
+        memory_mask = attention_mask[:, None, None, :].bool()
         hidden = group.decoder(inputs, memory, memory_mask, aligned=aligned, frame_mask=frame_mask)
         frames, _ = group.decoder.heads(hidden, future=False)  # (B, T, C)
         if streamer is not None:  # the whole clip at once, each row cut to its length (padding frames zeroed)

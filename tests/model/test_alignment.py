@@ -18,6 +18,25 @@ def test_aligned_tokens_follow_the_durations():
     assert features[0, :, 3].tolist() == pytest.approx([np.log(3)] * 2 + [np.log(4)] * 4)  # log(1 + frames)
     one_step = aligned_tokens(memory, torch.tensor([[2, 0, 3]]), start=3, count=1)
     assert torch.equal(one_step, features[:, 3:4])
+    # Past the end, with a text mask: the last real token, not the padding after it.
+    padded = aligned_tokens(memory, torch.tensor([[2, 0, 0]]), 0, 3, text_mask=torch.tensor([[1, 1, 0]]))
+    assert padded[0, :, 0].tolist() == [0, 0, 1]
+
+
+def test_a_text_that_plans_no_frame_signs_the_same_alone_and_in_a_padded_batch(setup):
+    tokenizer, config, _ = setup
+    for decoding in ("parallel", "autoregressive"):
+        torch.manual_seed(0)
+        chosen = parallel_config(config) if decoding == "parallel" else config
+        model = SignLLMForPoseGeneration(chosen).eval()
+        with torch.no_grad():
+            model.groups["ase"].decoder.duration_head[-1].bias.fill_(-30.0)  # every token: no frame at all
+            alone = tokenizer(["ab"], return_tensors="pt")
+            batch = tokenizer(["ab", "abc cab bca"], padding=True, return_tensors="pt")
+            one = model.generate(alone["input_ids"], alone["attention_mask"], "ase")
+            both = model.generate(batch["input_ids"], batch["attention_mask"], "ase")
+        assert int(one.lengths[0]) == int(both.lengths[0]) == 1  # planned: no frame, so one
+        torch.testing.assert_close(both.poses[0, :1], one.poses[0, :1], atol=1e-5, rtol=0, msg=decoding)
 
 
 @pytest.fixture(scope="module")
