@@ -95,6 +95,7 @@ def run_quickstart(
             learning_rate=1e-3,  # twice tiny_cpu.yaml's: parallel decoding learns faster with it (legibility_steps.md)
             warmup_steps=50,
             lr_scheduler_type="constant_with_warmup",
+            language_priority=1.0,  # hard alphabets (TSL) get more of the steps (legibility/language_priority.md)
             logging_steps=50,
             save_strategy="no",
             eval_strategy="no",
