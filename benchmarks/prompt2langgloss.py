@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.provenance import header, judge_ceiling, save_table  # noqa: E402
 from signllm_hf import SignLLMForPoseGeneration  # noqa: E402
+from signllm_hf.data import read_stats  # noqa: E402
 from signllm_hf.data.corpora import load_corpus  # noqa: E402
 from signllm_hf.data.langgloss import row_langgloss  # noqa: E402
 from signllm_hf.evaluation import evaluate_model, generate_split  # noqa: E402
@@ -184,9 +185,10 @@ def main() -> None:
         name: pose_model_alone(folders[name], corpora[MODELS[name][1]], args.test_clips, args.max_frames)
         for name in ("p2lg_from_text", "p2lg_from_gloss")
     }
-    steps = {name: json.loads((folder / "metrics.json").read_text())["steps"] for name, folder in folders.items()}
+    metrics = {name: json.loads((folder / "metrics.json").read_text()) for name, folder in folders.items()}
     for name, result in results.items():
-        result["train_steps"] = steps[name.removesuffix("_prompt")]
+        result["train_steps"] = metrics[name.removesuffix("_prompt")]["steps"]
+        result["train_seconds"] = metrics[name.removesuffix("_prompt")]["train_runtime"]
     saved = results | {f"{name}_pose_model_alone": scores for name, scores in alone.items()}
     (out / "results.json").write_text(json.dumps(saved, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -198,8 +200,9 @@ def main() -> None:
     )
     lines = [
         header(
-            f"Corpus {Path(args.corpus).name}, test split ({results['mlsf']['clips']} clips, a seeded sample, the "
-            f"same for every row), held-out prompt templates; {budget}; width {args.width}, batch {args.batch_size}."
+            f"Corpus {Path(args.corpus).name} ({read_stats(args.corpus)['splits']['train']['clips']} training "
+            f"sentences), test split ({results['mlsf']['clips']} clips, a seeded sample, the same for every row), "
+            f"held-out prompt templates; {budget}; width {args.width}, batch {args.batch_size}."
         ),
         "Prompt stage (LangGloss from the gloss annotation), the paper's Table 8:\n",
         "| language | clips | exact, text | exact, prompt | BLEU-4, text | BLEU-4, prompt | BLEU-4 prompt vs text | "
@@ -220,8 +223,9 @@ def main() -> None:
     )
     lines += [
         "Poses (same steps, same loss, same width; the stage-1 input is the clip's text unless it says prompt):\n",
-        "| model | pose model reads | steps | DTW | DTW-MJE | length error | BLEU-1 | BLEU-4 | ROUGE-L | chrF |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | pose model reads | steps | training s | DTW | DTW-MJE | length error | BLEU-1 | BLEU-4 | ROUGE-L | "
+        "chrF |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, result in results.items():
         reads = MODELS[key.removesuffix("_prompt")][2]
@@ -229,7 +233,8 @@ def main() -> None:
             reads = f"{reads}, written from a held-out prompt"
         bt = result["back_translation"]
         lines.append(
-            f"| {result['paper_name']} | {reads} | {result['train_steps']} | {result['dtw']:.3f} | "
+            f"| {result['paper_name']} | {reads} | {result['train_steps']} | {result['train_seconds']:.0f} | "
+            f"{result['dtw']:.3f} | "
             f"{result['dtw_mje']:.4f} | {result['length_error']:.3f} | {bt['bleu1']:.1f} | {bt['bleu4']:.1f} | "
             f"{bt['rouge_l']:.1f} | {bt['chrf']:.1f} |"
         )

@@ -34,7 +34,7 @@ def test_tiny_model_overfits_and_stops_at_the_right_length():
     batch = SignLLMDataCollator(tokenizer=tokenizer)(clips)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     # 800 steps: at 500 the counter's stop was still loose enough that one clip's length depended on the summation
-    # order of the thread count (12% off with one thread, within 10% with two); at 800 it is within 3% with either.
+    # order of the thread count (12% off with one thread, within 10% with two); at 800 the worst is 2% off with one.
     for _ in range(800):
         loss = model(batch["input_ids"], batch["attention_mask"], batch["labels"], batch["frame_mask"]).loss
         optimizer.zero_grad()
