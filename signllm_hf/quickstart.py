@@ -2,7 +2,8 @@
 
 1. builds the fingerspelling corpus for a few languages (real MediaPipe letter clips, see ``signllm corpus``);
 2. trains a letter reader (poses -> letters), the legibility judge, on random letter strings;
-3. trains a small MLSF SignLLM model (one encoder-decoder per language);
+3. trains a small MLSF SignLLM model (one encoder-decoder per language), each batch's language drawn by its running
+   loss (``language_priority``), so the hardest alphabet gets the most steps;
 4. signs the word you give: a GIF and a ``.pose`` file;
 5. evaluates on the test split's words (never seen in training) and on random letter strings: DTW, and the
    letters the reader reads back (CER, WER), with the reader's calibration on the reference poses.
