@@ -21,11 +21,12 @@ reader (the fingerspelling judge, `signllm train-letter-reader`) reads them back
     parallel+hand5       parallel decoding with the hand-shape loss weighted 5
     parallel+hand+strings+lr2x   parallel + hand + strings with twice the learning rate (1e-3)
     parallel+hand+strings+lr4x   the same with four times the learning rate (2e-3)
-    quickstart+velocity  the quickstart's signer (parallel+hand+strings+lr2x) with a loss on every joint's motion
-                         from frame to frame (`--velocity_loss_weight 1`), against averaged, slow hands
+    quickstart+velocity  the quickstart's signer before the language priority (parallel+hand+strings+lr2x) with a
+                         loss on every joint's motion from frame to frame (`--velocity_loss_weight 1`), against
+                         averaged, slow hands
     quickstart+velocity0.3   the same, weighted 0.3
-    quickstart+priority  the quickstart's signer drawing each batch's language by its running loss (`--language_priority
-                         1`: hard alphabets get more of the steps)
+    quickstart+priority  that signer drawing each batch's language by its running loss (`--language_priority 1`:
+                         hard alphabets get more of the steps; the quickstart's signer since)
     quickstart+priority2 the same with the loss squared (`--language_priority 2`)
 
 Columns: CER and WER of the test words and of the random strings (the reader's calibration on the references is
@@ -56,7 +57,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PARALLEL = ["--alignment", "duration", "--decoder_input", "position", "--decoding", "parallel"]
-QUICKSTART = [*PARALLEL, "--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.001"]
+BEFORE_PRIORITY = [*PARALLEL, "--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.001"]
 CONFIGURATIONS = {
     "attention": [],
     "attention+strings": ["--letter_strings", "true"],
@@ -76,15 +77,15 @@ CONFIGURATIONS = {
     "parallel+hand": [*PARALLEL, "--hand_loss_weight", "1.0"],
     "parallel+hand+strings": [*PARALLEL, "--hand_loss_weight", "1.0", "--letter_strings", "true"],
     "parallel+hand5": [*PARALLEL, "--hand_loss_weight", "5.0"],
-    "parallel+hand+strings+lr2x": QUICKSTART,
+    "parallel+hand+strings+lr2x": BEFORE_PRIORITY,
     "parallel+hand+strings+lr4x": [
         *PARALLEL,
         *("--hand_loss_weight", "1.0", "--letter_strings", "true", "--learning_rate", "0.002"),
     ],
-    "quickstart+velocity": [*QUICKSTART, "--velocity_loss_weight", "1.0"],
-    "quickstart+velocity0.3": [*QUICKSTART, "--velocity_loss_weight", "0.3"],
-    "quickstart+priority": [*QUICKSTART, "--language_priority", "1.0"],
-    "quickstart+priority2": [*QUICKSTART, "--language_priority", "2.0"],
+    "quickstart+velocity": [*BEFORE_PRIORITY, "--velocity_loss_weight", "1.0"],
+    "quickstart+velocity0.3": [*BEFORE_PRIORITY, "--velocity_loss_weight", "0.3"],
+    "quickstart+priority": [*BEFORE_PRIORITY, "--language_priority", "1.0"],
+    "quickstart+priority2": [*BEFORE_PRIORITY, "--language_priority", "2.0"],
 }
 
 

@@ -235,7 +235,8 @@ class LanguagePriority:
             raise ValueError(f"`decay` must be in [0, 1), got {decay}")
         self.languages, self.eta, self.decay = list(languages), eta, decay
         self.losses: dict[str, float] = {}
-        self.batches: dict[str, int] = dict.fromkeys(self.languages, 0)  # batches each language trained so far
+        # Updates each language received: its training steps (with several processes, a step's batches are one update).
+        self.batches: dict[str, int] = dict.fromkeys(self.languages, 0)
 
     def update(self, losses: dict[str, float]) -> None:
         """Fold in the mean frame error of each language trained in a batch."""

@@ -292,8 +292,6 @@ def letter_string_stream(strings: LetterStrings, training_args) -> LetterStringD
     chunk = training_args.per_device_train_batch_size * max(training_args.world_size, 1)
     priority = None
     if training_args.language_priority > 0:
-        if not training_args.language_batches:
-            raise ValueError("--language_priority draws the language of each batch: it needs --language_batches true")
         priority = LanguagePriority(strings.languages, eta=training_args.language_priority)
     return LetterStringDataset(
         strings, batch_size=chunk, language_batches=training_args.language_batches, language_priority=priority

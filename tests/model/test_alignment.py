@@ -109,22 +109,19 @@ def test_alignment_is_saved(setup, tmp_path):
         SignLLMConfig(alignment="monotonic")
 
 
-def test_hand_shape_loss_sees_hand_shapes_not_where_the_hand_is():
+def loss_setup(**overrides):
+    """A tiny untrained model, four frames of random labels (50 joints + counter), all real, and their targets."""
     config = SignLLMConfig(
-        vocab_size=20,
-        d_model=16,
-        ffn_dim=32,
-        attention_heads=2,
-        encoder_layers=1,
-        decoder_layers=1,
-        hand_loss_weight=1.0,
-        hand_scale=0.1,
+        vocab_size=20, d_model=16, ffn_dim=32, attention_heads=2, encoder_layers=1, decoder_layers=1, **overrides
     )
     model = SignLLMForPoseGeneration(config)
-    rng = np.random.default_rng(0)
-    labels = torch.from_numpy(rng.normal(size=(1, 4, 151)).astype("float32"))
+    labels = torch.from_numpy(np.random.default_rng(0).normal(size=(1, 4, 151)).astype("float32"))
     mask = torch.ones(1, 4, dtype=torch.bool)
-    targets = model.normalized_targets(labels, mask)
+    return model, labels, mask, model.normalized_targets(labels, mask)
+
+
+def test_hand_shape_loss_sees_hand_shapes_not_where_the_hand_is():
+    model, labels, mask, targets = loss_setup(hand_loss_weight=1.0, hand_scale=0.1)
     moved = labels.clone().view(1, 4, -1)[..., :150].reshape(1, 4, 50, 3)
     moved[:, :, [4, *range(29, 50)]] += 0.5  # the right hand and its wrist moved together: same shape
     same_shape = model.normalized_targets(torch.cat([moved.reshape(1, 4, 150), labels[..., 150:]], -1), mask)
@@ -136,20 +133,7 @@ def test_hand_shape_loss_sees_hand_shapes_not_where_the_hand_is():
 
 
 def test_velocity_loss_sees_motion_not_where_the_pose_is():
-    config = SignLLMConfig(
-        vocab_size=20,
-        d_model=16,
-        ffn_dim=32,
-        attention_heads=2,
-        encoder_layers=1,
-        decoder_layers=1,
-        velocity_scale=0.05,
-    )
-    model = SignLLMForPoseGeneration(config)
-    rng = np.random.default_rng(0)
-    labels = torch.from_numpy(rng.normal(size=(1, 4, 151)).astype("float32"))
-    mask = torch.ones(1, 4, dtype=torch.bool)
-    targets = model.normalized_targets(labels, mask)
+    model, labels, mask, targets = loss_setup(velocity_scale=0.05)
 
     def with_poses(poses):
         return model.normalized_targets(torch.cat([poses.reshape(1, 4, 150), labels[..., 150:]], -1), mask)

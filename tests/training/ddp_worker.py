@@ -27,8 +27,8 @@ class RecordingTrainer(SignLLMTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if model.training:
             indices = inputs["sample_index"].tolist() if "sample_index" in inputs else []
-            texts = inputs["input_ids"].tolist()
-            self.batches.append({"languages": list(inputs["language"]), "indices": indices, "texts": texts})
+            ids = inputs["input_ids"].tolist()
+            self.batches.append({"languages": list(inputs["language"]), "indices": indices, "input_ids": ids})
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 

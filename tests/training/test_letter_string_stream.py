@@ -81,6 +81,10 @@ def test_language_priority_draws_hard_languages_and_the_trainer_keeps_it_up_to_d
         assert priority.losses[code] == pytest.approx(expected, rel=1e-5)
     assert priority.losses["ase"] != pytest.approx(priority.losses["gsg"], rel=1e-3)
 
+    from signllm_hf.data.corpora.letter_strings import LetterStringDataset  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match="needs --language_batches true"):
+        LetterStringDataset(strings, batch_size=2, language_batches=False, language_priority=priority)
     args.dataloader_num_workers = 2
     with pytest.raises(ValueError, match="set --dataloader_num_workers 0"):
         SignLLMTrainer(model=model, args=args, train_dataset=stream, processing_class=tokenizer)

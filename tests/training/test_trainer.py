@@ -369,7 +369,7 @@ def test_two_processes_draw_the_same_languages_by_priority_from_the_letter_strin
     assert len(batches[0]) == len(batches[1]) == 6
     for first_rank, second_rank in zip(*batches):  # one language per step on both, each process its own strings
         assert len(set(first_rank["languages"]) | set(second_rank["languages"])) == 1
-        assert first_rank["texts"] != second_rank["texts"]
+        assert first_rank["input_ids"] != second_rank["input_ids"]
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------

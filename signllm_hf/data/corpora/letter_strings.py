@@ -261,7 +261,7 @@ class LetterStringDataset(IterableDataset):
                 f"{strings.languages}: give it the stream's languages, in the same order"
             )
         if language_priority is not None and not language_batches:
-            raise ValueError("a language priority draws the language of each batch: it needs `language_batches`")
+            raise ValueError("a language priority draws the language of each batch: it needs --language_batches true")
         self.strings, self.batch_size, self.language_batches = strings, batch_size, language_batches
         self.language_priority = language_priority
 
