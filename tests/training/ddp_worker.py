@@ -5,6 +5,7 @@ steps on the letter-string stream drawn by language priority, saving the running
     python -m torch.distributed.run --nproc_per_node 2 tests/training/ddp_worker.py OUT_DIR [stream]
 """
 
+import faulthandler
 import json
 import sys
 from pathlib import Path
@@ -32,7 +33,13 @@ class RecordingTrainer(SignLLMTrainer):
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
 
+# A process still running after this long is stuck (a run takes 10-40 s): it prints every thread's stack to stderr and
+# exits, so a stuck run fails the test with the place it stopped instead of running into the test's timeout unseen.
+STUCK_AFTER_SECONDS = 240
+
+
 def main():
+    faulthandler.dump_traceback_later(STUCK_AFTER_SECONDS, exit=True)
     if len(sys.argv) not in (2, 3) or not Path(sys.argv[1]).is_dir() or sys.argv[2:] not in ([], ["stream"]):
         sys.exit("usage: ddp_worker.py OUT_DIR [stream] (OUT_DIR: an existing folder)")
     out, stream = Path(sys.argv[1]), sys.argv[2:] == ["stream"]

@@ -324,21 +324,18 @@ def test_resume_reproduces_the_uninterrupted_run(data, tmp_path):
         torch.testing.assert_close(_params(resumed)[name], value, atol=1e-6, rtol=0, msg=name)
 
 
-def test_two_processes_end_with_identical_parameters(tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        "29517",
-        str(ROOT / "tests" / "training" / "ddp_worker.py"),
-        str(tmp_path),
-    ]
+def _run_two_processes(out_dir, port: int, *worker_args: str) -> None:
+    """tests/training/ddp_worker.py under torchrun with two processes; a process that is stuck prints its threads'
+    stacks to stderr and exits (the worker's STUCK_AFTER_SECONDS), which the failure shows."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port)]
+    command += [str(ROOT / "tests" / "training" / "ddp_worker.py"), str(out_dir), *worker_args]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-12000:]
+
+
+def test_two_processes_end_with_identical_parameters(tmp_path):
+    _run_two_processes(tmp_path, 29517)
     assert (tmp_path / "world-rank0.txt").read_text() == "2"
     first, second = torch.load(tmp_path / "params-rank0.pt"), torch.load(tmp_path / "params-rank1.pt")
     for name, value in first.items():
@@ -355,11 +352,7 @@ def test_two_processes_end_with_identical_parameters(tmp_path):
 
 def test_two_processes_draw_the_same_languages_by_priority_from_the_letter_string_stream(tmp_path):
     pytest.importorskip("spoken_to_signed")
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29518"]
-    command += [str(ROOT / "tests" / "training" / "ddp_worker.py"), str(tmp_path), "stream"]
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    result = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    _run_two_processes(tmp_path, 29518, "stream")
     first, second = torch.load(tmp_path / "params-rank0.pt"), torch.load(tmp_path / "params-rank1.pt")
     for name, value in first.items():
         assert torch.equal(value, second[name]), name
