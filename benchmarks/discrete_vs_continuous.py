@@ -7,6 +7,10 @@ Both directions, scored the same way for every row:
 - pose -> text: the split's reference poses are translated, by the pose LM (``pipeline("pose-to-text")``) or by the
   BART-style back-translator; letter CER, BLEU-4 and WER of the translations.
 
+On a corpus that is not fingerspelling (the synthetic one) there is no letter reader: ``--judge BACK_TRANSLATOR``
+reads the signers' poses back to text instead (BLEU-4 and ROUGE-L, the paper's back-translation scores).
+``--languages`` scores only some of the corpus's languages (``pose_lm_lora.md``: the one a model was adapted to).
+
 The models are trained beforehand, each with its own command and time budget (the table prints each one's training
 seconds from its ``metrics.json``); this script only scores them. The commands of the saved table:
 
@@ -70,34 +74,43 @@ def sign(model_dir: str, rows: list[dict]) -> list[np.ndarray]:
     return [np.asarray(result["pose"]) for result in results]
 
 
-def score_signer(name: str, model_dir: str, rows: list[dict], strings: list[dict], reader) -> dict:
+def back_translate(model_dir: str, poses: list[np.ndarray]) -> list[str]:
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
+    from signllm_hf.evaluation.judges.modeling_back_translator import SignLLMBackTranslator  # noqa: PLC0415
+
+    model = SignLLMBackTranslator.from_pretrained(model_dir).eval()
+    return model.translate(poses, AutoTokenizer.from_pretrained(model_dir))
+
+
+def score_signer(name: str, model_dir: str, rows: list[dict], strings: list[dict], reader, judge) -> dict:
+    """DTW against the references; with a letter ``reader``, its CER on the words and on random ``strings``; with a
+    back-translator ``judge``, BLEU-4 and ROUGE-L of what it reads back from the signed poses."""
     torch.manual_seed(0)
     poses = sign(model_dir, rows)
     scores = dtw_scores([np.asarray(row["pose"]) for row in rows], poses)
-    words = legibility(reader, poses, rows)
-    random = legibility(reader, sign(model_dir, strings), strings)
-    return {
-        "row": name,
-        "seconds": training_seconds(model_dir),
-        "dtw": scores["dtw"],
-        "cer_words": words["cer"],
-        "cer_random": random["cer"],
-        "per_language": {
-            code: (words["per_language"][code]["cer"], random["per_language"][code]["cer"])
-            for code in words["per_language"]
-        },
-    }
+    result = {"row": name, "seconds": training_seconds(model_dir), "dtw": scores["dtw"]}
+    if reader is not None:
+        words = legibility(reader, poses, rows)
+        random = legibility(reader, sign(model_dir, strings), strings)
+        result |= {
+            "cer_words": words["cer"],
+            "cer_random": random["cer"],
+            "per_language": {
+                code: (words["per_language"][code]["cer"], random["per_language"][code]["cer"])
+                for code in words["per_language"]
+            },
+        }
+    if judge is not None:
+        back = translation_scores(back_translate(judge, poses), [row["text"] for row in rows])
+        result |= {"bt_bleu4": back["bleu4"], "bt_rouge_l": back["rouge_l"]}
+    return result
 
 
 def score_translator(name: str, model_dir: str, rows: list[dict], back_translator: bool) -> dict:
     poses = [np.asarray(row["pose"]) for row in rows]
     if back_translator:
-        from transformers import AutoTokenizer  # noqa: PLC0415
-
-        from signllm_hf.evaluation.judges.modeling_back_translator import SignLLMBackTranslator  # noqa: PLC0415
-
-        model = SignLLMBackTranslator.from_pretrained(model_dir).eval()
-        texts = model.translate(poses, AutoTokenizer.from_pretrained(model_dir))
+        texts = back_translate(model_dir, poses)
     else:
         reader = pipeline("pose-to-text", model=model_dir)
         results = reader([{"pose": p, "language": row["language"]} for p, row in zip(poses, rows)], batch_size=16)
@@ -119,7 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--split", default="dev")
-    parser.add_argument("--reader", required=True, help="letter reader folder (signllm train-letter-reader)")
+    parser.add_argument("--languages", help="comma-separated: score only these languages (default: all)")
+    parser.add_argument("--reader", help="letter reader folder (signllm train-letter-reader): CER of the signers")
+    parser.add_argument("--judge", help="back-translator folder that reads the signers' poses back (BLEU-4, ROUGE-L)")
     parser.add_argument("--signer", action="append", default=[], help="NAME=FOLDER of a text -> pose model")
     parser.add_argument("--translator", action="append", default=[], help="NAME=FOLDER of a pose LM (pose -> text)")
     parser.add_argument("--back-translator", action="append", default=[], help="NAME=FOLDER of a back-translator")
@@ -127,27 +142,32 @@ def main() -> None:
     parser.add_argument("--out", help="write the scores here as JSON")
     args = parser.parse_args()
 
-    reader = SignLLMLetterReader.from_pretrained(args.reader).eval()
-    rows = corpus_rows(args.corpus, args.split)
+    reader = SignLLMLetterReader.from_pretrained(args.reader).eval() if args.reader else None
+    rows = corpus_rows(args.corpus, args.split, args.languages.split(",") if args.languages else None)
     languages = sorted({row["language"] for row in rows})
-    strings = LetterStrings(languages=languages).evaluation_rows(args.random_strings)
+    strings = LetterStrings(languages=languages).evaluation_rows(args.random_strings) if reader else []
     print(header())
-    print(f"corpus {args.corpus} ({args.split}: {len(rows)} clips, {', '.join(languages)}), reader {args.reader}")
+    print(
+        f"corpus {args.corpus} ({args.split}: {len(rows)} clips, {', '.join(languages)}), reader {args.reader}, "
+        f"back-translation judge {args.judge}"
+    )
 
-    signers = [score_signer(name, folder, rows, strings, reader) for name, folder in named(args.signer)]
+    signers = [score_signer(name, folder, rows, strings, reader, args.judge) for name, folder in named(args.signer)]
     translators = [score_translator(name, folder, rows, False) for name, folder in named(args.translator)]
     translators += [score_translator(name, folder, rows, True) for name, folder in named(args.back_translator)]
 
-    print("\ntext -> pose (unseen words of the split; random letter strings)\n")
-    print("| model | training s | DTW | CER words | CER random strings | per language (words / strings) |")
-    print("|---|---|---|---|---|---|")
+    print("\ntext -> pose (the split's texts; random letter strings)\n")
+    columns = "CER words | CER random strings | per language (words / strings) | back-translation BLEU-4 / ROUGE-L"
+    print(f"| model | training s | DTW | {columns} |")
+    print("|---|---|---|---|---|---|---|")
     for s in signers:
-        per_language = ", ".join(f"{c} {w:.2f} / {r:.2f}" for c, (w, r) in s["per_language"].items())
         seconds = f"{s['seconds']:.0f}" if s["seconds"] else "?"
-        print(
-            f"| {s['row']} | {seconds} | {s['dtw']:.2f} | {s['cer_words']:.3f} | {s['cer_random']:.3f} "
-            f"| {per_language} |"
-        )
+        cer = "| - | - | - "
+        if "cer_words" in s:
+            per_language = ", ".join(f"{c} {w:.2f} / {r:.2f}" for c, (w, r) in s["per_language"].items())
+            cer = f"| {s['cer_words']:.3f} | {s['cer_random']:.3f} | {per_language} "
+        back = f"| {s['bt_bleu4']:.1f} / {s['bt_rouge_l']:.1f} |" if "bt_bleu4" in s else "| - |"
+        print(f"| {s['row']} | {seconds} | {s['dtw']:.2f} " + cer + back)
     print("\npose -> text (the split's reference poses)\n")
     print("| model | training s | letter CER | BLEU-4 | BLEU-1 | WER | examples (reference -> output) |")
     print("|---|---|---|---|---|---|---|")

@@ -126,6 +126,43 @@ def test_a_lora_adapter_reloads_with_identical_logits(lm, tmp_path):
     assert any("lora_" in n for n in trained) and any("modules_to_save" in n for n in trained)
 
 
+def test_a_pose_lm_folder_learns_a_new_language_with_lora(tmp_path):
+    # `--lm FOLDER`: a pose LM pretrained on ase and gsg is the base; tsm's tag is added, every other id is kept, and
+    # the LoRA adapter trained on top reloads with the same logits (benchmarks/results/pose_lm_lora.md).
+    torch.manual_seed(0)
+    model, tokenizer = build_language_model("t5-tiny", [text for text, *_ in DATA] + ["merhaba"], **{
+        k: TINY[k] for k in TINY if k in ("d_model", "layers", "heads", "vocab_size")})  # fmt: skip
+    before = add_pose_tokens(tokenizer, model, pose_tokenizer=pose_tokenizer(), languages=["ase", "gsg"])
+    save_pose_lm(tmp_path / "base", model, tokenizer, pose_tokenizer=pose_tokenizer())
+    model, tokenizer = build_language_model(str(tmp_path / "base"), [])
+    vocab = add_pose_tokens(tokenizer, model, pose_tokenizer=pose_tokenizer(), languages=["tsm"])
+    assert (vocab.first_pose_id, vocab.start_id, vocab.end_id) == (
+        before.first_pose_id,
+        before.start_id,
+        before.end_id,
+    )
+    assert {k: vocab.languages[k] for k in ("ase", "gsg")} == before.languages and "tsm" in vocab.languages
+    assert model.get_input_embeddings().num_embeddings >= len(tokenizer)
+    save_pose_lm(tmp_path / "tsm", model, tokenizer)
+    peft_model = apply_lora(model, r=4)
+    examples = [task_example(tokenizer, vocab, "text_to_pose", language="tsm", encoder_decoder=True, text="merhaba",
+                             codes=[7, 2, 2, 8])]  # fmt: skip
+    batch = PoseLMCollator(tokenizer.pad_token_id)(examples)
+    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=1e-2)
+    peft_model.train()
+    for _ in range(5):
+        optimizer.zero_grad()
+        peft_model(**batch).loss.backward()
+        optimizer.step()
+    peft_model.eval()
+    save_pose_lm(tmp_path / "tsm", peft_model, tokenizer, pose_tokenizer=pose_tokenizer())
+    with torch.no_grad():
+        expected = peft_model(**batch).logits
+        assert torch.equal(load_pose_lm_model(tmp_path / "tsm").eval()(**batch).logits, expected)
+        with peft_model.disable_adapter():
+            assert not torch.allclose(peft_model(**batch).logits, expected)
+
+
 @pytest.mark.parametrize("features", [False, True])
 def test_stage_one_trains_only_the_new_rows_or_the_projector(corpus, tmp_path, features):
     from signllm_hf.modeling_signllm_pose_projector import PoseFeatureProjector
