@@ -12,9 +12,14 @@ script finds the pairs of units whose dominant hands are closest in shape, then,
   seed) the reader reads right when X is its own lexicon clip: the reader's own ceiling on this letter;
 - **X read until**: X's clip is blended towards Y's, ``(1 - alpha) X + alpha Y``; the largest alpha at which the
   reader still reads X in at least half of the contexts, and the precision that asks of a signer (alpha times the
-  distance, in shoulder widths and in millimetres, taking 40 cm shoulders).
+  distance, in shoulder widths and in millimetres, taking 40 cm shoulders);
+- **signer's X at alpha** (with ``--signer MODEL``): where the signer's own X sits on the same line, when it signs
+  the same strings: its frames are aligned to the reference by DTW, and each aligned hand shape is projected on the
+  line from X's clip (alpha 0) to Y's (alpha 1), frame by frame; the mean over frames and contexts. A signer whose
+  X sits below the reader's "read until" is read as X.
 
-    python benchmarks/letter_margins.py --reader models/reader6 --languages ase,gsg,sgg,tsm,gss,ukl --pairs 4
+    python benchmarks/letter_margins.py --reader models/reader6 --languages ase,gsg,sgg,tsm,gss,ukl --pairs 4 \
+        --signer models/fs6
 
 Saved: `benchmarks/results/legibility/letter_margins.md`.
 """
@@ -31,28 +36,50 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from benchmarks.provenance import header  # noqa: E402
 from signllm_hf.data.corpora.fingerspelling import PoseClip, join_letters  # noqa: E402
-from signllm_hf.data.corpora.letter_strings import LetterStrings, Variation  # noqa: E402
-from signllm_hf.data.skeleton import LEFT_HAND, LEFT_HAND_ROOT, RIGHT_HAND, RIGHT_HAND_ROOT  # noqa: E402
+from signllm_hf.data.corpora.letter_strings import LetterStrings, Variation, written_form  # noqa: E402
+from signllm_hf.data.skeleton import LEFT_HAND, LEFT_HAND_ROOT, NECK, RIGHT_HAND, RIGHT_HAND_ROOT  # noqa: E402
 from signllm_hf.evaluation.judges.modeling_letter_reader import SignLLMLetterReader  # noqa: E402
 
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 SHOULDER_WIDTH_MM = 400  # an adult's shoulder width, only to put the precision in words
 
 
-def hand_shape(clip: PoseClip) -> np.ndarray:
-    """(T, 21, 3): the hand that moves more, each joint relative to its wrist."""
+def dominant_hand(clip: PoseClip) -> tuple[slice, int]:
+    """The joints and wrist of the hand that moves more in ``clip``."""
     right = np.linalg.norm(np.diff(clip.pose[:, RIGHT_HAND_ROOT], axis=0), axis=-1).sum()
     left = np.linalg.norm(np.diff(clip.pose[:, LEFT_HAND_ROOT], axis=0), axis=-1).sum()
-    hand, wrist = (RIGHT_HAND, RIGHT_HAND_ROOT) if right >= left else (LEFT_HAND, LEFT_HAND_ROOT)
-    return clip.pose[:, hand] - clip.pose[:, [wrist]]
+    return (RIGHT_HAND, RIGHT_HAND_ROOT) if right >= left else (LEFT_HAND, LEFT_HAND_ROOT)
+
+
+def hand_shape(pose: np.ndarray, hand: tuple[slice, int]) -> np.ndarray:
+    """(T, 21, 3): the hand's joints relative to its wrist."""
+    joints, wrist = hand
+    return pose[:, joints] - pose[:, [wrist]]
+
+
+def alignment(reference: np.ndarray, hypothesis: np.ndarray) -> list[tuple[int, int]]:
+    """The DTW path between two (T, D) feature sequences: pairs (reference frame, hypothesis frame)."""
+    cost = np.linalg.norm(reference[:, None] - hypothesis[None], axis=-1)
+    total = np.full((len(reference) + 1, len(hypothesis) + 1), np.inf)
+    total[0, 0] = 0
+    for i in range(1, len(reference) + 1):
+        for j in range(1, len(hypothesis) + 1):
+            total[i, j] = cost[i - 1, j - 1] + min(total[i - 1, j], total[i, j - 1], total[i - 1, j - 1])
+    i, j, path = len(reference), len(hypothesis), []
+    while i > 0 and j > 0:
+        path.append((i - 1, j - 1))
+        step = int(np.argmin([total[i - 1, j - 1], total[i - 1, j], total[i, j - 1]]))
+        i, j = (i - 1, j - 1) if step == 0 else (i - 1, j) if step == 1 else (i, j - 1)
+    return path[::-1]
 
 
 def shape_distance(first: PoseClip, second: PoseClip) -> float:
-    frames = min(first.num_frames, second.num_frames)
-    a, b = hand_shape(first)[:frames], hand_shape(second)[:frames]
+    frames, hand = min(first.num_frames, second.num_frames), dominant_hand(first)
+    a, b = hand_shape(first.pose[:frames], hand), hand_shape(second.pose[:frames], hand)
     return float(np.linalg.norm(a - b, axis=-1).mean())
 
 
@@ -70,20 +97,22 @@ def nearest_pairs(strings: LetterStrings, language: str, count: int) -> list[tup
     return sorted(pairs)[:count]
 
 
-def margins(strings: LetterStrings, reader, language: str, x: str, y: str, contexts: int, seed: int) -> dict:
+def margins(strings: LetterStrings, reader, language: str, x: str, y: str, contexts: int, seed: int, signer=None):
+    """The reader's readings of X blended towards Y in ``contexts`` strings "P X N", and where ``signer`` (a
+    text-to-pose pipeline) signs X on the line from X (0) to Y (1)."""
     table = strings.lexicon.units[language]
     unit_x, clip_x, clip_y = table[x][0], strings.letters.get(table[x][0]), strings.letters.get(table[y][0])
     others = [key for key in sorted(table) if key not in (x, y)]
     rng = random.Random(f"{seed}-{language}-{x}-{y}")
-    around = [(rng.choice(others), rng.choice(others)) for _ in range(contexts)]
+    around = [(table[rng.choice(others)][0], table[rng.choice(others)][0]) for _ in range(contexts)]
     transition = Variation.none().transition_frames[0]
     poses, expected = [], []
     for alpha in ALPHAS:
         middle = blend(clip_x, clip_y, alpha)
         for before, after in around:
-            clips = [strings.letters.get(table[before][0]), middle, strings.letters.get(table[after][0])]
+            clips = [strings.letters.get(before), middle, strings.letters.get(after)]
             poses.append(join_letters(clips, strings.typical[language], transition)[0])
-            expected.append((table[before][0].gloss, unit_x.gloss, table[after][0].gloss))
+            expected.append((before.gloss, unit_x.gloss, after.gloss))
     reads = reader.read(poses, [language] * len(poses))
     right = [tuple(read) == want for read, want in zip(reads, expected)]
     per_alpha = [sum(right[i * contexts : (i + 1) * contexts]) for i in range(len(ALPHAS))]
@@ -93,7 +122,35 @@ def margins(strings: LetterStrings, reader, language: str, x: str, y: str, conte
         if 2 * count < contexts:
             break
         until = alpha
-    return {"read": per_alpha[0], "until": until}
+    found = {"read": per_alpha[0], "until": until, "signer": None}
+    if signer is not None:
+        found["signer"] = signed_alpha(strings, signer, language, around, unit_x, clip_x, clip_y, transition)
+    return found
+
+
+def signed_alpha(strings, signer, language, around, unit_x, clip_x, clip_y, transition) -> float:
+    """Mean position of the signer's X on the line from X's clip (0) to Y's (1), over frames and contexts."""
+    frames, hand = min(clip_x.num_frames, clip_y.num_frames), dominant_hand(clip_x)
+    direction = hand_shape(clip_y.pose[:frames], hand) - hand_shape(clip_x.pose[:frames], hand)
+    spoken = strings.lexicon.spoken[language]
+    alphas = []
+    for before, after in around:
+        clips = [strings.letters.get(before), clip_x, strings.letters.get(after)]
+        reference = join_letters(clips, strings.typical[language], transition)[0]
+        torch.manual_seed(0)
+        text = written_form([before.gloss, unit_x.gloss, after.gloss], spoken)
+        signed = np.asarray(signer(text, language=language)["pose"])
+
+        def features(pose):  # the hand's shape and where the wrist is: what tells letters apart
+            return np.concatenate([hand_shape(pose, hand).reshape(len(pose), -1), pose[:, hand[1]] - pose[:, NECK]], 1)
+
+        path = alignment(features(reference), features(signed))
+        start = clips[0].num_frames + transition  # X's first frame in the reference
+        for frame in range(frames):
+            aligned = [j for i, j in path if i == start + frame]
+            shape = hand_shape(signed[aligned], hand).mean(0) - hand_shape(clip_x.pose[frame : frame + 1], hand)[0]
+            alphas.append(float((shape * direction[frame]).sum() / max((direction[frame] ** 2).sum(), 1e-12)))
+    return float(np.mean(alphas))
 
 
 def main() -> None:
@@ -103,30 +160,42 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=4, help="the nearest pairs of each language")
     parser.add_argument("--contexts", type=int, default=8, help="strings P X N per pair and alpha")
     parser.add_argument("--lexicon", help="lexicon folder (default: the spoken-to-signed lexicon)")
+    parser.add_argument("--signer", help="a text-to-pose model folder: where it signs each letter X")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     reader = SignLLMLetterReader.from_pretrained(args.reader).eval()
     languages = args.languages.split(",") if args.languages else list(reader.config.languages)
     strings = LetterStrings(args.lexicon, languages=languages, fps=reader.config.fps)
+    signer = None
+    if args.signer:
+        from transformers import pipeline  # noqa: PLC0415
+
+        import signllm_hf  # noqa: F401, PLC0415 - registers the pipeline
+
+        signer = pipeline("text-to-pose", model=args.signer, device="cpu")
     print(header())
     alphas = ", ".join(map(str, ALPHAS))
-    print(f"\nreader {args.reader}; {args.contexts} contexts per pair and alpha; alphas {alphas}\n")
-    print("| language | X / Y | hand-shape distance | X read (alpha 0) | X read until alpha | precision needed |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"\nreader {args.reader}, signer {args.signer}; {args.contexts} contexts per pair and alpha; alphas {alphas}\n"
+    )
+    columns = "X read (alpha 0) | X read until alpha | precision needed | signer's X at alpha"
+    print(f"| language | X / Y | hand-shape distance | {columns} |")
+    print("|---|---|---|---|---|---|---|")
     for language in strings.languages:
         for distance, x, y in nearest_pairs(strings, language, args.pairs):
             for first, second in ((x, y), (y, x)):
-                found = margins(strings, reader, language, first, second, args.contexts, args.seed)
+                found = margins(strings, reader, language, first, second, args.contexts, args.seed, signer)
                 if found["until"] is None:
                     until, precision = "never read", "-"
                 else:
                     until = f"{found['until']:.1f}"
                     width = found["until"] * distance
                     precision = f"{width:.3f} ({width * SHOULDER_WIDTH_MM:.0f} mm)" if found["until"] < 1 else "-"
+                signed = "-" if found["signer"] is None else f"{found['signer']:.2f}"
                 print(
                     f"| {language} | {first} / {second} | {distance:.3f} | {found['read']}/{args.contexts} | {until} "
-                    f"| {precision} |"
+                    f"| {precision} | {signed} |"
                 )
 
 
