@@ -14,9 +14,9 @@ script finds the pairs of units whose dominant hands are closest in shape, then,
   reader still reads X in at least half of the contexts, and the precision that asks of a signer (alpha times the
   distance, in shoulder widths and in millimetres, taking 40 cm shoulders);
 - **signer's X at alpha** (with ``--signer MODEL``): where the signer's own X sits on the same line, when it signs
-  the same strings: its frames are aligned to the reference by DTW, and each aligned hand shape is projected on the
-  line from X's clip (alpha 0) to Y's (alpha 1), frame by frame; the mean over frames and contexts. A signer whose
-  X sits below the reader's "read until" is read as X.
+  the same strings: its frames are aligned to the reference by DTW, and its aligned hand shapes are projected on the
+  line from X's clip (alpha 0) to Y's (alpha 1), by least squares over all of X's frames and the contexts. A signer
+  whose X sits below the reader's "read until" is read as X.
 
     python benchmarks/letter_margins.py --reader models/reader6 --languages ase,gsg,sgg,tsm,gss,ukl --pairs 4 \
         --signer models/fs6
@@ -49,10 +49,11 @@ SHOULDER_WIDTH_MM = 400  # an adult's shoulder width, only to put the precision 
 
 
 def dominant_hand(clip: PoseClip) -> tuple[slice, int]:
-    """The joints and wrist of the hand that moves more in ``clip``."""
-    right = np.linalg.norm(np.diff(clip.pose[:, RIGHT_HAND_ROOT], axis=0), axis=-1).sum()
-    left = np.linalg.norm(np.diff(clip.pose[:, LEFT_HAND_ROOT], axis=0), axis=-1).sum()
-    return (RIGHT_HAND, RIGHT_HAND_ROOT) if right >= left else (LEFT_HAND, LEFT_HAND_ROOT)
+    """The joints and wrist of the signing hand: the one observed in more frames (the resting hand is often out of
+    the picture, filled in with a typical pose)."""
+    right = (clip.confidence[:, RIGHT_HAND] > 0).mean()
+    left = (clip.confidence[:, LEFT_HAND] > 0).mean()
+    return (LEFT_HAND, LEFT_HAND_ROOT) if left > right else (RIGHT_HAND, RIGHT_HAND_ROOT)
 
 
 def hand_shape(pose: np.ndarray, hand: tuple[slice, int]) -> np.ndarray:
@@ -129,11 +130,11 @@ def margins(strings: LetterStrings, reader, language: str, x: str, y: str, conte
 
 
 def signed_alpha(strings, signer, language, around, unit_x, clip_x, clip_y, transition) -> float:
-    """Mean position of the signer's X on the line from X's clip (0) to Y's (1), over frames and contexts."""
+    """Position of the signer's X on the line from X's clip (0) to Y's (1), least squares over frames and contexts."""
     frames, hand = min(clip_x.num_frames, clip_y.num_frames), dominant_hand(clip_x)
     direction = hand_shape(clip_y.pose[:frames], hand) - hand_shape(clip_x.pose[:frames], hand)
     spoken = strings.lexicon.spoken[language]
-    alphas = []
+    projected, squared = 0.0, 0.0  # least squares over all frames: frames where X and Y agree weigh nothing
     for before, after in around:
         clips = [strings.letters.get(before), clip_x, strings.letters.get(after)]
         reference = join_letters(clips, strings.typical[language], transition)[0]
@@ -149,8 +150,9 @@ def signed_alpha(strings, signer, language, around, unit_x, clip_x, clip_y, tran
         for frame in range(frames):
             aligned = [j for i, j in path if i == start + frame]
             shape = hand_shape(signed[aligned], hand).mean(0) - hand_shape(clip_x.pose[frame : frame + 1], hand)[0]
-            alphas.append(float((shape * direction[frame]).sum() / max((direction[frame] ** 2).sum(), 1e-12)))
-    return float(np.mean(alphas))
+            projected += float((shape * direction[frame]).sum())
+            squared += float((direction[frame] ** 2).sum())
+    return projected / squared
 
 
 def main() -> None:
