@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 from pathlib import Path
 
@@ -39,27 +38,20 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.provenance import header  # noqa: E402
-from signllm_hf.data.corpora.fingerspelling import PoseClip, join_letters  # noqa: E402
 from signllm_hf.data.corpora.letter_strings import LetterStrings, Variation, written_form  # noqa: E402
-from signllm_hf.data.skeleton import LEFT_HAND, LEFT_HAND_ROOT, NECK, RIGHT_HAND, RIGHT_HAND_ROOT  # noqa: E402
+from signllm_hf.data.skeleton import NECK  # noqa: E402
 from signllm_hf.evaluation.judges.modeling_letter_reader import SignLLMLetterReader  # noqa: E402
+from signllm_hf.evaluation.letter_margins import (  # noqa: E402
+    ALPHAS,
+    dominant_hand,
+    hand_shape,
+    letter_contexts,
+    letter_in_context,
+    nearest_pairs,
+    reading_margin,
+)
 
-ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 SHOULDER_WIDTH_MM = 400  # an adult's shoulder width, only to put the precision in words
-
-
-def dominant_hand(clip: PoseClip) -> tuple[slice, int]:
-    """The joints and wrist of the signing hand: the one observed in more frames (the resting hand is often out of
-    the picture, filled in with a typical pose)."""
-    right = (clip.confidence[:, RIGHT_HAND] > 0).mean()
-    left = (clip.confidence[:, LEFT_HAND] > 0).mean()
-    return (LEFT_HAND, LEFT_HAND_ROOT) if left > right else (RIGHT_HAND, RIGHT_HAND_ROOT)
-
-
-def hand_shape(pose: np.ndarray, hand: tuple[slice, int]) -> np.ndarray:
-    """(T, 21, 3): the hand's joints relative to its wrist."""
-    joints, wrist = hand
-    return pose[:, joints] - pose[:, [wrist]]
 
 
 def alignment(reference: np.ndarray, hypothesis: np.ndarray) -> list[tuple[int, int]]:
@@ -78,75 +70,25 @@ def alignment(reference: np.ndarray, hypothesis: np.ndarray) -> list[tuple[int, 
     return path[::-1]
 
 
-def shape_distance(first: PoseClip, second: PoseClip) -> float:
-    frames, hand = min(first.num_frames, second.num_frames), dominant_hand(first)
-    a, b = hand_shape(first.pose[:frames], hand), hand_shape(second.pose[:frames], hand)
-    return float(np.linalg.norm(a - b, axis=-1).mean())
-
-
-def blend(first: PoseClip, second: PoseClip, alpha: float) -> PoseClip:
-    frames = min(first.num_frames, second.num_frames)
-    pose = (1 - alpha) * first.pose[:frames] + alpha * second.pose[:frames]
-    return PoseClip(pose.astype(np.float32), first.confidence[:frames], first.fps, source="blend")
-
-
-def nearest_pairs(strings: LetterStrings, language: str, count: int) -> list[tuple[float, str, str]]:
-    table = strings.lexicon.units[language]
-    clips = {key: strings.letters.get(variants[0]) for key, variants in table.items()}
-    keys = sorted(clips)
-    pairs = [(shape_distance(clips[x], clips[y]), x, y) for i, x in enumerate(keys) for y in keys[i + 1 :]]
-    return sorted(pairs)[:count]
-
-
-def margins(strings: LetterStrings, reader, language: str, x: str, y: str, contexts: int, seed: int, signer=None):
-    """The reader's readings of X blended towards Y in ``contexts`` strings "P X N", and where ``signer`` (a
-    text-to-pose pipeline) signs X on the line from X (0) to Y (1)."""
-    table = strings.lexicon.units[language]
-    unit_x, clip_x, clip_y = table[x][0], strings.letters.get(table[x][0]), strings.letters.get(table[y][0])
-    others = [key for key in sorted(table) if key not in (x, y)]
-    rng = random.Random(f"{seed}-{language}-{x}-{y}")
-    around = [(table[rng.choice(others)][0], table[rng.choice(others)][0]) for _ in range(contexts)]
-    transition = Variation.none().transition_frames[0]
-    poses, expected = [], []
-    for alpha in ALPHAS:
-        middle = blend(clip_x, clip_y, alpha)
-        for before, after in around:
-            clips = [strings.letters.get(before), middle, strings.letters.get(after)]
-            poses.append(join_letters(clips, strings.typical[language], transition)[0])
-            expected.append((before.gloss, unit_x.gloss, after.gloss))
-    reads = reader.read(poses, [language] * len(poses))
-    right = [tuple(read) == want for read, want in zip(reads, expected)]
-    per_alpha = [sum(right[i * contexts : (i + 1) * contexts]) for i in range(len(ALPHAS))]
-    # The largest alpha up to which X is read in at least half of the contexts at every step.
-    until = None
-    for alpha, count in zip(ALPHAS, per_alpha):
-        if 2 * count < contexts:
-            break
-        until = alpha
-    found = {"read": per_alpha[0], "until": until, "signer": None}
-    if signer is not None:
-        found["signer"] = signed_alpha(strings, signer, language, around, unit_x, clip_x, clip_y, transition)
-    return found
-
-
-def signed_alpha(strings, signer, language, around, unit_x, clip_x, clip_y, transition) -> float:
+def signed_alpha(strings, signer, language, around, x, y) -> float:
     """Position of the signer's X on the line from X's clip (0) to Y's (1), least squares over frames and contexts."""
+    table = strings.lexicon.units[language]
+    clip_x, clip_y = strings.letters.get(table[x][0]), strings.letters.get(table[y][0])
     frames, hand = min(clip_x.num_frames, clip_y.num_frames), dominant_hand(clip_x)
     direction = hand_shape(clip_y.pose[:frames], hand) - hand_shape(clip_x.pose[:frames], hand)
     spoken = strings.lexicon.spoken[language]
     projected, squared = 0.0, 0.0  # least squares over all frames: frames where X and Y agree weigh nothing
     for before, after in around:
-        clips = [strings.letters.get(before), clip_x, strings.letters.get(after)]
-        reference = join_letters(clips, strings.typical[language], transition)[0]
+        reference = letter_in_context(strings, language, before, clip_x, after)
         torch.manual_seed(0)
-        text = written_form([before.gloss, unit_x.gloss, after.gloss], spoken)
+        text = written_form([table[before][0].gloss, table[x][0].gloss, table[after][0].gloss], spoken)
         signed = np.asarray(signer(text, language=language)["pose"])
 
         def features(pose):  # the hand's shape and where the wrist is: what tells letters apart
             return np.concatenate([hand_shape(pose, hand).reshape(len(pose), -1), pose[:, hand[1]] - pose[:, NECK]], 1)
 
         path = alignment(features(reference), features(signed))
-        start = clips[0].num_frames + transition  # X's first frame in the reference
+        start = strings.letters.get(table[before][0]).num_frames + Variation.none().transition_frames[0]
         for frame in range(frames):
             aligned = [j for i, j in path if i == start + frame]
             shape = hand_shape(signed[aligned], hand).mean(0) - hand_shape(clip_x.pose[frame : frame + 1], hand)[0]
@@ -187,14 +129,16 @@ def main() -> None:
     for language in strings.languages:
         for distance, x, y in nearest_pairs(strings, language, args.pairs):
             for first, second in ((x, y), (y, x)):
-                found = margins(strings, reader, language, first, second, args.contexts, args.seed, signer)
-                if found["until"] is None:
+                around = letter_contexts(strings, language, first, second, args.contexts, args.seed)
+                found = reading_margin(reader, strings, language, first, second, around)
+                signed_at = signed_alpha(strings, signer, language, around, first, second) if signer else None
+                if found["read_until"] is None:
                     until, precision = "never read", "-"
                 else:
-                    until = f"{found['until']:.1f}"
-                    width = found["until"] * distance
-                    precision = f"{width:.3f} ({width * SHOULDER_WIDTH_MM:.0f} mm)" if found["until"] < 1 else "-"
-                signed = "-" if found["signer"] is None else f"{found['signer']:.2f}"
+                    until = f"{found['read_until']:.1f}"
+                    width = found["read_until"] * distance
+                    precision = f"{width:.3f} ({width * SHOULDER_WIDTH_MM:.0f} mm)" if found["read_until"] < 1 else "-"
+                signed = "-" if signed_at is None else f"{signed_at:.2f}"
                 print(
                     f"| {language} | {first} / {second} | {distance:.3f} | {found['read']}/{args.contexts} | {until} "
                     f"| {precision} | {signed} |"

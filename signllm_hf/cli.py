@@ -166,6 +166,7 @@ def _say(*parts) -> None:
 
 
 def run_train_letter_reader(args: argparse.Namespace) -> int:
+    from .evaluation.letter_margins import FAIR_MARGIN  # noqa: PLC0415
     from .training.letter_reader import train_letter_reader  # noqa: PLC0415
 
     metrics = train_letter_reader(
@@ -189,6 +190,11 @@ def run_train_letter_reader(args: argparse.Namespace) -> int:
             f"still pose {calibration['still_pose']:.3f} and another word's clip {calibration['another_word']:.3f} "
             "(goal >= 0.9)"
         )
+    near = metrics["near_letters"]
+    _say(
+        f"near letters: each read up to {near['smallest']:.1f} of the way to its nearest neighbour, at least (goal >= "
+        f"{FAIR_MARGIN}; lowest: {near['lowest']}; benchmarks/letter_margins.py prints them all)"
+    )
     return 0
 
 

@@ -6,7 +6,9 @@ It learns from an endless stream of random letter strings spelled with the lexic
 (:class:`signllm_hf.data.corpora.letter_strings.LetterStringDataset`), varied in timing, trimming, size and tremor,
 so it reads any string and no corpus's words in particular. With ``corpus``, the trained reader is calibrated on it
 (``signllm_hf.evaluation.legibility.calibrate``): the corpus's reference poses must read near CER 0, a still pose
-and another word's clip near 1.
+and another word's clip near 1. Every trained reader is also checked for fairness to letters that look alike
+(``signllm_hf.evaluation.letter_margins``): each letter of the nearest pairs must still be read when signed part of
+the way (goal: 0.3) towards its neighbour.
 
 Example:
     >>> import numpy as np
@@ -33,6 +35,7 @@ from ..data.corpora.letter_strings import LetterStringDataset, LetterStrings
 from ..data.languages import canonical_language
 from ..evaluation.judges import SignLLMLetterReader, SignLLMLetterReaderConfig
 from ..evaluation.legibility import calibrate
+from ..evaluation.letter_margins import near_letter_margins
 from .scaffold import code_arguments, train_model, write_metrics
 
 
@@ -74,9 +77,12 @@ def train_letter_reader(
     d_model: int = 192,
     seed: int = 0,
     progress: bool = True,
+    near_letter_pairs: int = 2,
 ) -> dict:
     """Train a letter reader for ``languages`` of the lexicon and save it in ``output_dir``; returns its metrics
-    (with ``corpus``: its calibration on the corpus's dev split, see the module docstring)."""
+    (with ``corpus``: its calibration on the corpus's dev split, see the module docstring), and ``near_letters``: how
+    far towards its nearest neighbour the reader still reads a letter, the smallest over each language's
+    ``near_letter_pairs`` nearest pairs (``signllm_hf.evaluation.letter_margins``; goal >= 0.3)."""
     strings = LetterStrings(lexicon, languages=languages, seed=seed)
     config = SignLLMLetterReaderConfig(
         language_units=strings.unit_names,
@@ -108,6 +114,10 @@ def train_letter_reader(
     if corpus is not None:
         dev = select_clips(load_corpus(corpus, "dev"), languages=config.languages, name="dev")
         metrics["calibration"] = calibrate(reader.eval(), dev)
+    # Fair to letters that look alike? (A reader can read every reference right and still read a letter only when it
+    # is signed to a few millimetres of its clip: signllm_hf.evaluation.letter_margins.)
+    margins = near_letter_margins(reader.eval(), strings, pairs=near_letter_pairs, seed=seed)
+    metrics["near_letters"] = {key: margins[key] for key in ("smallest", "lowest")}
     if trainer.is_world_process_zero():
         write_metrics(output_dir, metrics)
     return metrics
