@@ -21,6 +21,9 @@ script finds the pairs of units whose dominant hands are closest in shape, then,
     python benchmarks/letter_margins.py --reader models/reader6 --languages ase,gsg,sgg,tsm,gss,ukl --pairs 4 \
         --signer models/fs6
 
+The reader's side is the library's (``signllm_hf.evaluation.letter_margins``, which `signllm train-letter-reader`
+summarises as its ``near letters`` line); the signer's side, which needs a model and an alignment, is this script's.
+
 Saved: `benchmarks/results/legibility/letter_margins.md`.
 """
 
