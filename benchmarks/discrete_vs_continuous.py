@@ -34,6 +34,7 @@ Saved: ``benchmarks/results/discrete_vs_continuous.md`` (about 20 s of scoring).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -74,13 +75,19 @@ def sign(model_dir: str, rows: list[dict]) -> list[np.ndarray]:
     return [np.asarray(result["pose"]) for result in results]
 
 
-def back_translate(model_dir: str, poses: list[np.ndarray]) -> list[str]:
+@functools.cache
+def load_back_translator(model_dir: str):
+    """The back-translator and its tokenizer, loaded once however many signers it judges."""
     from transformers import AutoTokenizer  # noqa: PLC0415
 
     from signllm_hf.evaluation.judges.modeling_back_translator import SignLLMBackTranslator  # noqa: PLC0415
 
-    model = SignLLMBackTranslator.from_pretrained(model_dir).eval()
-    return model.translate(poses, AutoTokenizer.from_pretrained(model_dir))
+    return SignLLMBackTranslator.from_pretrained(model_dir).eval(), AutoTokenizer.from_pretrained(model_dir)
+
+
+def back_translate(model_dir: str, poses: list[np.ndarray]) -> list[str]:
+    model, tokenizer = load_back_translator(model_dir)
+    return model.translate(poses, tokenizer)
 
 
 def score_signer(name: str, model_dir: str, rows: list[dict], strings: list[dict], reader, judge) -> dict:

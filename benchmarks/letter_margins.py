@@ -46,12 +46,12 @@ from signllm_hf.data.skeleton import NECK  # noqa: E402
 from signllm_hf.evaluation.judges.modeling_letter_reader import SignLLMLetterReader  # noqa: E402
 from signllm_hf.evaluation.letter_margins import (  # noqa: E402
     ALPHAS,
-    dominant_hand,
     hand_shape,
     letter_contexts,
     letter_in_context,
     nearest_pairs,
     reading_margin,
+    signing_hand,
 )
 
 SHOULDER_WIDTH_MM = 400  # an adult's shoulder width, only to put the precision in words
@@ -73,11 +73,16 @@ def alignment(reference: np.ndarray, hypothesis: np.ndarray) -> list[tuple[int, 
     return path[::-1]
 
 
+def letter_features(pose: np.ndarray, hand: tuple[slice, int]) -> np.ndarray:
+    """(T, 66): the hand's shape and where its wrist is relative to the neck, what tells letters apart."""
+    return np.concatenate([hand_shape(pose, hand).reshape(len(pose), -1), pose[:, hand[1]] - pose[:, NECK]], 1)
+
+
 def signed_alpha(strings, signer, language, around, x, y) -> float:
     """Position of the signer's X on the line from X's clip (0) to Y's (1), least squares over frames and contexts."""
     table = strings.lexicon.units[language]
     clip_x, clip_y = strings.letters.get(table[x][0]), strings.letters.get(table[y][0])
-    frames, hand = min(clip_x.num_frames, clip_y.num_frames), dominant_hand(clip_x)
+    frames, hand = min(clip_x.num_frames, clip_y.num_frames), signing_hand(strings, language)
     direction = hand_shape(clip_y.pose[:frames], hand) - hand_shape(clip_x.pose[:frames], hand)
     spoken = strings.lexicon.spoken[language]
     projected, squared = 0.0, 0.0  # least squares over all frames: frames where X and Y agree weigh nothing
@@ -86,11 +91,7 @@ def signed_alpha(strings, signer, language, around, x, y) -> float:
         torch.manual_seed(0)
         text = written_form([table[before][0].gloss, table[x][0].gloss, table[after][0].gloss], spoken)
         signed = np.asarray(signer(text, language=language)["pose"])
-
-        def features(pose):  # the hand's shape and where the wrist is: what tells letters apart
-            return np.concatenate([hand_shape(pose, hand).reshape(len(pose), -1), pose[:, hand[1]] - pose[:, NECK]], 1)
-
-        path = alignment(features(reference), features(signed))
+        path = alignment(letter_features(reference, hand), letter_features(signed, hand))
         start = strings.letters.get(table[before][0]).num_frames + Variation.none().transition_frames[0]
         for frame in range(frames):
             aligned = [j for i, j in path if i == start + frame]

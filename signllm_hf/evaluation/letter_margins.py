@@ -30,18 +30,10 @@ import numpy as np
 
 from ..data.corpora.fingerspelling import PoseClip, join_letters
 from ..data.corpora.letter_strings import LetterStrings, Variation
-from ..data.skeleton import LEFT_HAND, LEFT_HAND_ROOT, RIGHT_HAND, RIGHT_HAND_ROOT
+from ..data.skeleton import HANDS_BY_SIDE
 
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 FAIR_MARGIN = 0.3  # a reader should read every letter at least this far towards its nearest neighbour
-
-
-def dominant_hand(clip: PoseClip) -> tuple[slice, int]:
-    """The joints and wrist of the signing hand: the one observed in more frames (the resting hand is often out of
-    the picture, filled in with a typical pose)."""
-    right = (clip.confidence[:, RIGHT_HAND] > 0).mean()
-    left = (clip.confidence[:, LEFT_HAND] > 0).mean()
-    return (LEFT_HAND, LEFT_HAND_ROOT) if left > right else (RIGHT_HAND, RIGHT_HAND_ROOT)
 
 
 def hand_shape(pose: np.ndarray, hand: tuple[slice, int]) -> np.ndarray:
@@ -50,10 +42,15 @@ def hand_shape(pose: np.ndarray, hand: tuple[slice, int]) -> np.ndarray:
     return pose[:, joints] - pose[:, [wrist]]
 
 
-def shape_distance(first: PoseClip, second: PoseClip) -> float:
-    """Mean distance between the two clips' hand shapes (``first``'s signing hand), frame by frame over the shorter
-    clip, in the data's unit (shoulder widths)."""
-    frames, hand = min(first.num_frames, second.num_frames), dominant_hand(first)
+def signing_hand(strings: LetterStrings, language: str) -> tuple[slice, int]:
+    """The joints and wrist of the hand the language's letters are signed with (the hand its reader reads)."""
+    return HANDS_BY_SIDE[strings.dominant_side(language)]
+
+
+def shape_distance(first: PoseClip, second: PoseClip, hand: tuple[slice, int]) -> float:
+    """Mean distance between the two clips' shapes of ``hand``, frame by frame over the shorter clip, in the data's
+    unit (shoulder widths)."""
+    frames = min(first.num_frames, second.num_frames)
     a, b = hand_shape(first.pose[:frames], hand), hand_shape(second.pose[:frames], hand)
     return float(np.linalg.norm(a - b, axis=-1).mean())
 
@@ -69,8 +66,8 @@ def nearest_pairs(strings: LetterStrings, language: str, count: int) -> list[tup
     """The ``count`` closest pairs of the language's units by :func:`shape_distance`: ``(distance, x, y)``."""
     table = strings.lexicon.units[language]
     clips = {key: strings.letters.get(variants[0]) for key, variants in table.items()}
-    keys = sorted(clips)
-    pairs = [(shape_distance(clips[x], clips[y]), x, y) for i, x in enumerate(keys) for y in keys[i + 1 :]]
+    keys, hand = sorted(clips), signing_hand(strings, language)
+    pairs = [(shape_distance(clips[x], clips[y], hand), x, y) for i, x in enumerate(keys) for y in keys[i + 1 :]]
     return sorted(pairs)[:count]
 
 
@@ -141,7 +138,6 @@ __all__ = [
     "ALPHAS",
     "FAIR_MARGIN",
     "blend",
-    "dominant_hand",
     "hand_shape",
     "letter_contexts",
     "letter_in_context",
@@ -149,4 +145,5 @@ __all__ = [
     "nearest_pairs",
     "reading_margin",
     "shape_distance",
+    "signing_hand",
 ]

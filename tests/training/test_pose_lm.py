@@ -88,6 +88,17 @@ def test_each_strategy_saves_a_folder_both_pipelines_load(corpus, tmp_path, stra
     assert isinstance(reader(clip(DATA[1][2]), language="gsg")["text"], str)
 
 
+def train_a_few_steps(model, batch, steps: int = 5) -> None:
+    """A few AdamW steps on ``batch`` (what is trainable of ``model``: an adapter and its saved copies), then eval."""
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(**batch).loss.backward()
+        optimizer.step()
+    model.eval()
+
+
 @pytest.mark.parametrize("lm", ["t5-tiny", "qwen2-tiny"])
 def test_a_lora_adapter_reloads_with_identical_logits(lm, tmp_path):
     torch.manual_seed(0)
@@ -103,13 +114,7 @@ def test_a_lora_adapter_reloads_with_identical_logits(lm, tmp_path):
         for task in ("text_to_pose", "pose_to_text")
     ]
     batch = PoseLMCollator(tokenizer.pad_token_id)(examples)
-    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=1e-2)
-    peft_model.train()
-    for _ in range(5):
-        optimizer.zero_grad()
-        peft_model(**batch).loss.backward()
-        optimizer.step()
-    peft_model.eval()
+    train_a_few_steps(peft_model, batch)
     save_pose_lm(tmp_path, peft_model, tokenizer, pose_tokenizer=pose_tokenizer())
     assert (tmp_path / "adapter_config.json").is_file() and (tmp_path / "model.safetensors").is_file()
     with torch.no_grad():
@@ -148,13 +153,7 @@ def test_a_pose_lm_folder_learns_a_new_language_with_lora(tmp_path):
     examples = [task_example(tokenizer, vocab, "text_to_pose", language="tsm", encoder_decoder=True, text="merhaba",
                              codes=[7, 2, 2, 8])]  # fmt: skip
     batch = PoseLMCollator(tokenizer.pad_token_id)(examples)
-    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=1e-2)
-    peft_model.train()
-    for _ in range(5):
-        optimizer.zero_grad()
-        peft_model(**batch).loss.backward()
-        optimizer.step()
-    peft_model.eval()
+    train_a_few_steps(peft_model, batch)
     save_pose_lm(tmp_path / "tsm", peft_model, tokenizer, pose_tokenizer=pose_tokenizer())
     with torch.no_grad():
         expected = peft_model(**batch).logits
